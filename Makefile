@@ -1,0 +1,38 @@
+# Two commands do everything on a fresh machine:
+#   make run    install, build the index if there is none, launch the chat on http://127.0.0.1:7860
+#   make test   install, then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+INDEX  ?= .assistant/index
+STAMP   = $(VENV)/.installed
+
+.PHONY: install run index test browser eval clean
+
+install: $(STAMP)
+
+# torch comes first and pinned: on these machines 2.13.0 is a local CPU wheel;
+# any other version would pull gigabytes of CUDA packages.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+index: install
+	@if [ ! -f "$(INDEX)/manifest.json" ]; then $(BIN)/assistant ingest --index "$(INDEX)"; fi
+
+run: index
+	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python app.py --index "$(INDEX)"
+
+# The browser tests drive Debian's chromium; it cannot be downloaded by playwright here.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+test: install browser
+	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .assistant .pytest_cache test-artifacts

@@ -1,0 +1,53 @@
+"""A cited, safety-first assistant for questions about reactions after microneedling.
+
+>>> from assistant import Assistant, Settings   # doctest: +SKIP
+>>> Assistant.load(Settings.resolve()).ask("Is redness normal on day 1?").answer  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from assistant.config import Settings
+from assistant.errors import (
+    AssistantError,
+    ConfigError,
+    CorpusError,
+    DataFileError,
+    EmptyQuestionError,
+    IndexMissingError,
+    ModelUnavailableError,
+)
+from assistant.schema import Answer, Chunk, Citation, Document, Hit, Triage, Turn
+
+if TYPE_CHECKING:
+    from assistant.pipeline import Assistant
+
+__all__ = [
+    "Answer",
+    "Assistant",
+    "AssistantError",
+    "Chunk",
+    "Citation",
+    "ConfigError",
+    "CorpusError",
+    "DataFileError",
+    "Document",
+    "EmptyQuestionError",
+    "Hit",
+    "IndexMissingError",
+    "ModelUnavailableError",
+    "Settings",
+    "Triage",
+    "Turn",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The pipeline pulls in torch and chromadb; import it only when asked for,
+    # so `assistant --help` and the triage module stay fast.
+    if name == "Assistant":
+        from assistant.pipeline import Assistant
+
+        return Assistant
+    raise AttributeError(f"module 'assistant' has no attribute {name!r}")

@@ -1,0 +1,163 @@
+"""The ``assistant`` command. The only place that maps errors to messages and exit codes.
+
+    assistant ingest [--corpus DIR] [--index DIR]
+    assistant ask "question" [--json]
+    assistant ask --jsonl < questions.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO
+
+from assistant.config import MODES, Settings
+from assistant.errors import AssistantError, EmptyQuestionError
+from assistant.schema import Answer, Turn
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", dest="index_dir", help="index folder (env ASSISTANT_INDEX; default .assistant/index)")
+    parser.add_argument("--model", help="embedding model name or local folder (env ASSISTANT_MODEL)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Microneedling aftercare assistant.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="build or update the index from a corpus folder")
+    _common(ingest)
+    ingest.add_argument("--corpus", dest="corpus_dir", help="corpus folder (env ASSISTANT_CORPUS; default corpus/)")
+    ingest.add_argument("--chunk-size", dest="chunk_size", type=int, help="maximum passage length in characters")
+
+    ask = sub.add_parser("ask", help="ask a question")
+    _common(ask)
+    ask.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
+    ask.add_argument("--mode", choices=MODES, help="retrieval mode (default hybrid)")
+    ask.add_argument("-k", dest="k", type=int, help="passages to retrieve")
+    out = ask.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON object")
+    out.add_argument("--jsonl", action="store_true", help="read JSON lines from stdin, write one object per line")
+    return parser
+
+
+def settings_from(args: argparse.Namespace, env: dict[str, str] | None = None) -> Settings:
+    return Settings.resolve(env=os.environ if env is None else env, flags=vars(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+        return COMMANDS[args.command](args, settings)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from assistant.embedding import load_embedder
+    from assistant.indexing import ingest
+
+    print(f"Loading embedding model {settings.model} ...", file=sys.stderr)
+    embedder = load_embedder(settings.model)
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="passage", desc="Embedding", file=sys.stderr, disable=total == 0)
+        bar.n = done
+        bar.refresh()
+
+    report = ingest(settings, embedder, progress)
+    if bar is not None:
+        bar.close()
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.pipeline import Assistant
+
+    if args.jsonl:
+        if args.question:
+            raise AssistantError("Give either a question or --jsonl (questions on stdin), not both.")
+        assistant = Assistant.load(settings)
+        for line in answer_jsonl(assistant.ask, sys.stdin):
+            print(line, flush=True)
+        return 0
+    if not args.question or not args.question.strip():
+        raise EmptyQuestionError('The question is empty. Example: assistant ask "Is redness normal after microneedling?"')
+    answer = Assistant.load(settings).ask(args.question)
+    print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render_text(answer))
+    return 0
+
+
+def parse_request(line: str) -> tuple[str, list[Turn]]:
+    """Validate one JSONL request: ``{"question": str, "history": [{"role", "content"}]}``."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+        raise ValueError('expected an object with a string "question"')
+    history = obj.get("history", [])
+    if not isinstance(history, list):
+        raise ValueError('"history" must be a list of {"role", "content"} objects')
+    turns: list[Turn] = []
+    for turn in history:
+        if (
+            not isinstance(turn, dict)
+            or turn.get("role") not in ("user", "assistant")
+            or not isinstance(turn.get("content"), str)
+        ):
+            raise ValueError('each history item needs "role" ("user" or "assistant") and a string "content"')
+        turns.append(Turn(turn["role"], turn["content"]))
+    return obj["question"], turns
+
+
+def answer_jsonl(ask: Callable[[str, list[Turn]], Answer], lines: Iterable[str] | TextIO) -> Iterable[str]:
+    """One output line per non-blank input line, in order; a bad line gets ``{"error": ...}``."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            question, history = parse_request(line)
+            payload: dict[str, Any] = ask(question, history).to_dict()
+        except ValueError as exc:
+            payload = {"error": f"line {number}: {exc}", "line": number}
+        except AssistantError as exc:
+            payload = {"error": f"line {number}: {exc}", "line": number}
+        yield json.dumps(payload, ensure_ascii=False)
+
+
+def render_text(answer: Answer) -> str:
+    """The answer for a person reading a terminal."""
+    parts: list[str] = []
+    if answer.notice:
+        parts += [f"!! {answer.notice}", ""]
+    parts.append(answer.answer)
+    if answer.citations:
+        parts += ["", "Sources:"]
+        for c in answer.citations:
+            parts.append(f"[{c.n}] {c.title} — {c.section} ({c.doc})")
+            parts.append(f"    {c.text}")
+    return "\n".join(parts)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "ingest": cmd_ingest,
+    "ask": cmd_ask,
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Resolved settings: defaults, then environment, then CLI flags.
+
+Only the edges (CLI, app, tests) build a Settings; code deeper in the package
+receives it and never reads ``os.environ``.
+
+>>> s = Settings.resolve(env={"ASSISTANT_K": "3"}, flags={"k": 4})
+>>> s.k
+4
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from assistant.errors import ConfigError
+
+DATA_DIR = Path(__file__).parent / "data"
+MODES = ("bm25", "dense", "hybrid")
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def _tuning() -> dict[str, Any]:
+    """Calibrated defaults kept as data (see data/tuning.toml for how they were set)."""
+    path = DATA_DIR / "tuning.toml"
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}. Restore it from the repository.") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path(".assistant/index")
+    model: str = DEFAULT_MODEL
+    mode: str = "hybrid"
+    k: int = 5
+    chunk_size: int = 700
+    abstain_threshold: float = 0.35
+    max_sentences: int = 4
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    # Environment variable for each field that may be set from the environment.
+    ENV = {
+        "corpus_dir": "ASSISTANT_CORPUS",
+        "index_dir": "ASSISTANT_INDEX",
+        "model": "ASSISTANT_MODEL",
+        "mode": "ASSISTANT_MODE",
+        "k": "ASSISTANT_K",
+    }
+
+    @classmethod
+    def resolve(
+        cls,
+        env: Mapping[str, str] | None = None,
+        flags: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        """Build settings with precedence flags > env > tuned defaults > class defaults.
+
+        ``flags`` values of ``None`` mean "not given on the command line".
+        """
+        values: dict[str, Any] = {}
+        tuned = _tuning().get("defaults", {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(tuned) - known
+        if unknown:
+            raise ConfigError(f"Unknown keys {sorted(unknown)} in data/tuning.toml [defaults].")
+        values.update(tuned)
+        for name, var in cls.ENV.items():
+            if env and env.get(var):
+                values[name] = env[var]
+        for name, value in (flags or {}).items():
+            if value is not None and name in known:
+                values[name] = value
+        return cls()._with(values)
+
+    def _with(self, values: Mapping[str, Any]) -> Settings:
+        converted: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name not in values:
+                continue
+            raw = values[f.name]
+            kind = type(getattr(self, f.name))
+            try:
+                converted[f.name] = Path(raw) if kind is Path or isinstance(getattr(self, f.name), Path) else kind(raw)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"Setting {f.name}={raw!r} is not a valid {kind.__name__}.") from exc
+        settings = replace(self, **converted)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"Unknown retrieval mode {self.mode!r}; choose one of {', '.join(MODES)}.")
+        if not 1 <= self.k <= 50:
+            raise ConfigError(f"k={self.k} is out of range; use a number from 1 to 50.")
+        if not 100 <= self.chunk_size <= 5000:
+            raise ConfigError(f"chunk_size={self.chunk_size} is out of range; use 100 to 5000 characters.")
+        if not 1 <= self.max_sentences <= 12:
+            raise ConfigError(f"max_sentences={self.max_sentences} is out of range; use 1 to 12.")
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"port={self.port} is not a valid TCP port.")

@@ -1,0 +1,216 @@
+"""Read source articles from a corpus folder, clean them, return Documents.
+
+Cleaning works on lines, because web text saved from a browser keeps one
+paragraph or heading per line. It drops boilerplate named in
+``data/cleaning.yaml`` (newsletter blocks, adverts, date stamps, reference
+lists), repeated titles, and headings left with no text under them, and keeps
+every sentence of guidance. The cleaned text is one block per paragraph or
+heading, blocks separated by a blank line; chunk offsets refer to it.
+
+>>> doc = clean("Pimples After Microneedling\\n\\n• 15/12/2024 08:45\\nThey are normal.\\n", "a.txt")
+>>> doc.title, doc.text
+('Pimples After Microneedling', 'They are normal.')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from assistant.config import DATA_DIR
+from assistant.errors import CorpusError, DataFileError
+from assistant.schema import Document
+from assistant.text import fold
+
+SUPPORTED = (".txt", ".md")
+MAX_BYTES = 5_000_000
+_NUMBERED = re.compile(r"^\d{1,2}[.)]\s+\S")
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class CleaningRules:
+    drop_lines: tuple[re.Pattern[str], ...]
+    references_heading: re.Pattern[str]
+    reference_line: re.Pattern[str]
+
+    @classmethod
+    def from_file(cls, path: Path | None = None) -> CleaningRules:
+        path = path or DATA_DIR / "cleaning.yaml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            return cls(
+                drop_lines=tuple(re.compile(p, re.IGNORECASE) for p in data["drop_lines"]),
+                references_heading=re.compile(data["references_heading"], re.IGNORECASE),
+                reference_line=re.compile(data["reference_line"], re.IGNORECASE),
+            )
+        except (OSError, yaml.YAMLError, KeyError, TypeError, re.error) as exc:
+            raise DataFileError(
+                f"Cleaning rules {path} are malformed ({exc}). Fix the file or restore it from the repository."
+            ) from exc
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> CleaningRules:
+    return CleaningRules.from_file()
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file that was not loaded, and why (shown to the content editor)."""
+
+    path: str
+    reason: str
+
+
+def is_heading(line: str) -> bool:
+    """A short line with no sentence-final full stop: a title or a section heading."""
+    line = line.strip()
+    if not line or len(line) > 120 or len(line.split()) > 14:
+        return False
+    if line[-1] in ".,;:!\"”’'":
+        return False
+    return line[0].isupper() or line[0].isdigit()
+
+
+def heading_level(line: str) -> int:
+    """1 for a top-level heading, 2 for a numbered item ("7. Fever or Chills")."""
+    return 2 if _NUMBERED.match(line.strip()) else 1
+
+
+def _lines(raw: str) -> list[str]:
+    """Normalise line endings and join lines that were hard-wrapped mid-sentence."""
+    raw = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).replace("\ufeff", "")
+    joined: list[str] = []
+    for line in raw.split("\n"):
+        line = re.sub(r"[ \t\u00a0]+", " ", line).strip()
+        line = _MD_HEADING.sub("", line)
+        if not line:
+            joined.append("")
+            continue
+        prev = joined[-1] if joined else ""
+        # subtle: a wrapped line continues a sentence when the previous line has
+        # no closing punctuation and this one starts in lower case.
+        if prev and prev[-1] not in ".!?:;\"”)" and line[0].islower():
+            joined[-1] = f"{prev} {line}"
+        else:
+            joined.append(line)
+    return [line for line in joined if line]
+
+
+def clean(raw: str, doc_id: str, source: str = "", rules: CleaningRules | None = None) -> Document:
+    """Clean one article's raw text into a Document (title detected, boilerplate removed)."""
+    rules = rules or default_rules()
+    lines = _lines(raw)
+    lines = [line for line in lines if not any(p.search(line) for p in rules.drop_lines)]
+    lines = _drop_references(lines, rules)
+
+    title = next((line for line in lines[:3] if is_heading(line)), None)
+    if title is not None and lines and lines[0] == title:
+        lines = lines[1:]
+    title = title or next((line for line in lines if is_heading(line)), None) or _title_from_name(doc_id)
+
+    kept: list[str] = []
+    seen_headings: set[str] = {_key(title)}
+    for line in lines:
+        if is_heading(line):
+            # Repeated titles and repeated short banner lines are page furniture.
+            if _key(line) in seen_headings and not _NUMBERED.match(line):
+                continue
+            seen_headings.add(_key(line))
+        kept.append(line)
+    kept = _drop_empty_sections(kept)
+    return Document(doc_id=doc_id, title=title, text="\n\n".join(kept), source=source)
+
+
+def _key(line: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", fold(line))
+
+
+def _drop_references(lines: list[str], rules: CleaningRules) -> list[str]:
+    out: list[str] = []
+    in_refs = False
+    for line in lines:
+        if rules.references_heading.match(line):
+            in_refs = True
+            continue
+        if in_refs and rules.reference_line.search(line):
+            continue
+        in_refs = False
+        out.append(line)
+    return out
+
+
+def _drop_empty_sections(lines: list[str]) -> list[str]:
+    """Drop headings with no text after them at the end (adverts, banners).
+
+    A heading followed directly by a deeper heading ("FAQs" then "1. How many
+    sessions?") is kept: it is the parent of what follows.
+    """
+    while lines and is_heading(lines[-1]):
+        lines = lines[:-1]
+    return lines
+
+
+def _title_from_name(doc_id: str) -> str:
+    stem = Path(doc_id).stem
+    return re.sub(r"[_\-]+", " ", stem).strip().capitalize() or "Untitled"
+
+
+def read_text(path: Path) -> str:
+    """Read a text file as UTF-8; raise CorpusError with a fix when that is impossible."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"Cannot read {path}: {exc.strerror or exc}. Check the file's permissions.") from exc
+    if len(data) > MAX_BYTES:
+        raise CorpusError(f"{path} is larger than {MAX_BYTES // 1_000_000} MB; split it into smaller articles.")
+    if b"\x00" in data[:8192]:
+        raise CorpusError(f"{path} looks like a binary file, not text; save the article as .txt or .md.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path} is not UTF-8 text (byte {exc.start}); re-save it as UTF-8.") from exc
+    if not text.strip():
+        raise CorpusError(f"{path} is empty; add the article's text or remove the file.")
+    return text
+
+
+def load_corpus(folder: Path, rules: CleaningRules | None = None) -> tuple[list[Document], list[Skipped]]:
+    """Load every supported file below ``folder``, in a stable order.
+
+    Files that cannot be used are returned as ``Skipped`` with a reason, so one
+    bad file never stops the rest. Raises CorpusError when nothing is usable.
+    """
+    if not folder.is_dir():
+        raise CorpusError(f"Corpus folder {folder} does not exist; create it and put .txt or .md articles in it.")
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    for path in _files(folder):
+        rel = path.relative_to(folder).as_posix()
+        if path.suffix.lower() not in SUPPORTED:
+            skipped.append(Skipped(rel, f"unsupported file type {path.suffix or '(none)'}; use .txt or .md"))
+            continue
+        try:
+            doc = clean(read_text(path), rel, source=str(path), rules=rules)
+        except CorpusError as exc:
+            skipped.append(Skipped(rel, str(exc)))
+            continue
+        if not doc.text.strip():
+            skipped.append(Skipped(rel, "nothing left after removing boilerplate"))
+            continue
+        docs.append(doc)
+    if not docs:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped) or "no files"
+        raise CorpusError(f"No usable articles in {folder} ({reasons}). Add .txt or .md files and run ingest again.")
+    return docs, skipped
+
+
+def _files(folder: Path) -> Iterable[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))

@@ -1,0 +1,138 @@
+"""``Assistant.ask``: triage -> retrieve -> answer. Used by the UI, the CLI and evals alike.
+
+Triage runs first, on the whole message and the conversation, before and
+outside retrieval and answering: whatever the sources or the answerer say,
+the escalation notice for the tier is put first in the answer.
+
+>>> assistant = Assistant.load(Settings.resolve())      # doctest: +SKIP
+>>> assistant.ask("I have a fever after microneedling").notice is not None  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.answer import Answerer, Candidate, Evidence, ExtractiveAnswerer
+from assistant.config import Settings
+from assistant.embedding import load_embedder
+from assistant.errors import EmptyQuestionError
+from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
+from assistant.safety import SafetyTexts, default_texts
+from assistant.schema import Answer, Chunk, Turn
+from assistant.store import SentenceRecord, Store
+from assistant.triage import Triager
+
+# Retrieval looks at the start of a very long message only; triage reads all of it.
+MAX_QUERY_CHARS = 2000
+MAX_MESSAGE_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    documents: int
+    passages: int
+    indexed_at: str | None
+    corpus_version: str | None
+    model: str | None
+
+
+class Assistant:
+    """The product: one object, built once, asked many questions (thread-safe for reading)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embeddings,
+        store: Store,
+        triager: Triager | None = None,
+        answerer: Answerer | None = None,
+        texts: SafetyTexts | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.triager = triager or Triager.from_file()
+        self.texts = texts or default_texts()
+        self.answerer = answerer or ExtractiveAnswerer(settings.abstain_threshold, settings.max_sentences)
+        self.reload()
+
+    @classmethod
+    def load(cls, settings: Settings, embedder: Embeddings | None = None, **kwargs: Any) -> Assistant:
+        """Open the index at ``settings.index_dir`` (raises IndexMissingError if there is none)."""
+        embedder = embedder or load_embedder(settings.model)
+        return cls(settings, embedder, Store(settings.index_dir, embedder), **kwargs)
+
+    def reload(self) -> None:
+        """(Re)read the index: passages for BM25 and sentence vectors for composing answers."""
+        manifest = self.store.manifest()
+        chunks = self.store.chunks()
+        records, vectors = self.store.sentence_table()
+        by_chunk: dict[str, list[tuple[int, SentenceRecord]]] = {}
+        for row, record in enumerate(records):
+            by_chunk.setdefault(record.chunk_id, []).append((row, record))
+        self._chunks = {c.chunk_id: c for c in chunks}
+        self._sentences = by_chunk
+        self._sentence_vectors = vectors
+        self._encode = lru_cache(maxsize=512)(self._encode_uncached)
+        self.retrievers: dict[str, Retriever] = {
+            "bm25": BM25Retriever(chunks),
+            "dense": DenseRetriever(self.store.search, self._encode),
+        }
+        self.retrievers["hybrid"] = HybridRetriever([self.retrievers["bm25"], self.retrievers["dense"]])
+        self.info = IndexInfo(
+            documents=len(manifest.get("documents", {})),
+            passages=len(chunks),
+            indexed_at=manifest.get("indexed_at"),
+            corpus_version=manifest.get("corpus_version"),
+            model=manifest.get("config", {}).get("model"),
+        )
+
+    def _encode_uncached(self, text: str) -> tuple[float, ...]:
+        return tuple(self.embedder.embed_query(text))
+
+    @property
+    def retriever(self) -> Retriever:
+        return self.retrievers[self.settings.mode]
+
+    def as_langchain_retriever(self, k: int | None = None) -> CorpusRetriever:
+        return CorpusRetriever(retriever=self.retriever, k=k or self.settings.k)
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """Answer one message. Raises EmptyQuestionError for an empty message."""
+        if not isinstance(question, str) or not question.strip():
+            raise EmptyQuestionError("The question is empty. Type a question about your skin after microneedling.")
+        message = question.strip()[:MAX_MESSAGE_CHARS]
+        triage = self.triager.assess(message, history)
+        notice = self.texts.notice(triage.level)
+
+        query = message[:MAX_QUERY_CHARS]
+        hits = tuple(self.retriever.retrieve(query, self.settings.k))
+        evidence = self._evidence(query, hits)
+        composed = self.answerer.compose(evidence)
+        if composed.abstained:
+            return Answer(notice=notice, answer=self.texts.abstention, triage=triage, abstained=True)
+        return Answer(
+            notice=notice,
+            answer=composed.answer,
+            triage=triage,
+            abstained=False,
+            citations=composed.citations,
+        )
+
+    def _evidence(self, query: str, hits: Sequence[Any]) -> Evidence:
+        qvec = np.asarray(self._encode(query), dtype=np.float32)
+        candidates: list[Candidate] = []
+        for rank, hit in enumerate(hits):
+            for position, (row, record) in enumerate(self._sentences.get(hit.chunk.chunk_id, [])):
+                candidates.append(Candidate(hit.chunk, record.text, self._sentence_vectors[row], rank, position))
+        return Evidence(query, tuple(hits), tuple(candidates), qvec)
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        return self._chunks.get(chunk_id)

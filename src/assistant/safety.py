@@ -1,0 +1,62 @@
+"""The fixed safety texts (escalation notices, abstention, system prompt), loaded from data.
+
+>>> texts = SafetyTexts.from_file()
+>>> texts.notice("none") is None
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from assistant.config import DATA_DIR
+from assistant.errors import DataFileError
+from assistant.schema import Level
+
+
+@dataclass(frozen=True)
+class SafetyTexts:
+    notices: dict[str, str]
+    abstention: str
+    disclaimer: str
+    system_prompt: str
+    system_prompt_version: int
+
+    @classmethod
+    def from_file(cls, path: Path | None = None) -> SafetyTexts:
+        path = path or DATA_DIR / "safety.yaml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            notices = {k: str(data["notices"][k]).strip() for k in ("emergency", "urgent")}
+            texts = cls(
+                notices=notices,
+                abstention=str(data["abstention"]).strip(),
+                disclaimer=str(data["disclaimer"]).strip(),
+                system_prompt=str(data["system_prompt"]["text"]).strip(),
+                system_prompt_version=int(data["system_prompt"]["version"]),
+            )
+        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+            raise DataFileError(
+                f"Safety texts {path} are malformed ({exc!r}). Each of notices.emergency, notices.urgent, "
+                "abstention, disclaimer, system_prompt.text and system_prompt.version must be set."
+            ) from exc
+        if not all(texts.notices.values()):
+            raise DataFileError(f"Safety texts {path}: an escalation notice is empty; every tier needs its text.")
+        return texts
+
+    def notice(self, level: Level) -> str | None:
+        return self.notices.get(level)
+
+    @property
+    def system_prompt_hash(self) -> str:
+        return hashlib.sha256(self.system_prompt.encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def default_texts() -> SafetyTexts:
+    return SafetyTexts.from_file()

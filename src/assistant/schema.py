@@ -1,0 +1,131 @@
+"""Records that cross module boundaries.
+
+Every record is a frozen dataclass so it can be shared between the UI, the CLI
+and the eval suite without anyone mutating it behind another's back.
+
+>>> Turn("user", "I have a fever").role
+'user'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Level = Literal["emergency", "urgent", "none"]
+LEVELS: tuple[Level, ...] = ("emergency", "urgent", "none")
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of a conversation."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned source article.
+
+    ``doc_id`` is the file name relative to the corpus folder (stable across
+    runs); ``text`` is the cleaned text that chunk offsets refer to.
+    """
+
+    doc_id: str
+    title: str
+    text: str
+    source: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document: ``text == document.text[start:end]``."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with the score of the retriever that found it.
+
+    ``also`` names near-duplicate chunks that support the same content.
+    """
+
+    chunk: Chunk
+    score: float
+    also: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Triage:
+    """The safety decision for a message, made before retrieval.
+
+    ``signals`` are plain-language names of what matched, e.g. ``"fever or chills"``.
+    """
+
+    level: Level
+    signals: tuple[str, ...] = ()
+
+    @property
+    def escalated(self) -> bool:
+        return self.level != "none"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source under an answer; ``text`` is the full cited passage."""
+
+    n: int
+    doc: str
+    title: str
+    section: str
+    text: str
+    score: float
+    chunk_id: str = ""
+    sentences: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "doc": self.doc,
+            "title": self.title,
+            "section": self.section,
+            "text": self.text,
+            "score": round(float(self.score), 6),
+            "chunk_id": self.chunk_id,
+            "sentences": list(self.sentences),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the assistant says back: the fixed notice first, then the body.
+
+    ``to_dict`` is the stable JSON schema documented in the README.
+    """
+
+    notice: str | None
+    answer: str
+    triage: Triage
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    refused: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "notice": self.notice,
+            "answer": self.answer,
+            "triage": {"level": self.triage.level, "signals": list(self.triage.signals)},
+            "abstained": self.abstained,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+        }

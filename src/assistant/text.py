@@ -1,0 +1,62 @@
+"""Small text utilities shared by cleaning, chunking, answering and evaluation.
+
+Pure functions, stdlib only.
+
+>>> [s for _, _, s in sentences("Redness is normal. See a doctor if it lasts.")]
+['Redness is normal.', 'See a doctor if it lasts.']
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+# subtle: the look-ahead requires the next sentence to start like a sentence
+# (capital, digit or opening quote), so "e.g. ibuprofen" and "Dr. Lee" stay whole
+# more often than not; the abbreviation list catches the common rest.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z0-9\"“‘(])")
+_ABBREVIATIONS = ("e.g.", "i.e.", "dr.", "mr.", "mrs.", "ms.", "vs.", "etc.", "approx.", "no.", "st.")
+_WORD = re.compile(r"[a-z0-9]+")
+_PUNCT_FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+
+def sentences(text: str) -> Iterator[tuple[int, int, str]]:
+    """Yield ``(start, end, sentence)`` for each sentence; ``text[start:end] == sentence``."""
+    for para_match in re.finditer(r"[^\n]+", text):
+        para, base = para_match.group(), para_match.start()
+        start = 0
+        for boundary in _BOUNDARY.finditer(para):
+            head = para[start : boundary.start() + 1].rstrip()
+            if head.lower().endswith(_ABBREVIATIONS):
+                continue
+            yield from _emit(para, base, start, boundary.start())
+            start = boundary.end()
+        yield from _emit(para, base, start, len(para))
+
+
+def _emit(para: str, base: int, start: int, end: int) -> Iterator[tuple[int, int, str]]:
+    chunk = para[start:end]
+    stripped = chunk.strip()
+    if not stripped:
+        return
+    offset = start + (len(chunk) - len(chunk.lstrip()))
+    yield base + offset, base + offset + len(stripped), stripped
+
+
+def fold(text: str) -> str:
+    """Normalise for comparison: NFKC, typographic quotes folded, lowercase, single spaces."""
+    text = unicodedata.normalize("NFKC", text).translate(_PUNCT_FOLD)
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def words(text: str) -> list[str]:
+    """Lowercase alphanumeric tokens, accents stripped."""
+    text = unicodedata.normalize("NFKD", fold(text))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return _WORD.findall(text)
+
+
+def contains_sentence(passage: str, sentence: str) -> bool:
+    """True when ``sentence`` appears in ``passage`` after folding (survives re-chunking)."""
+    return fold(sentence) in fold(passage)

@@ -1,0 +1,69 @@
+"""Shared fixtures.
+
+The real embedding model and a real Chroma index of the bundled corpus are
+built once per test session (``real_settings`` / ``real_assistant``); unit
+tests use the hashing embedder, which needs no model.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's ASSISTANT_* settings."""
+    for name in list(os.environ):
+        if name.startswith("ASSISTANT_") or name in ("CHROMA_HOST", "CHROMA_PORT"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from assistant.embedding import load_embedder
+
+    return load_embedder("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder):
+    """Settings pointing at a real index of a copy of the bundled corpus."""
+    from assistant.config import Settings
+    from assistant.indexing import ingest
+
+    base = tmp_path_factory.mktemp("real")
+    corpus = base / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings.resolve(env={}, flags={"corpus_dir": corpus, "index_dir": base / "index"})
+    ingest(settings, real_embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_assistant(real_settings, real_embedder):
+    from assistant.pipeline import Assistant
+
+    return Assistant.load(real_settings, real_embedder)
+
+
+@pytest.fixture()
+def hashing_settings(tmp_path: Path):
+    """A fresh index of the bundled corpus built with the hashing embedder (no model)."""
+    from assistant.config import Settings
+    from assistant.embedding import HashingEmbedder
+    from assistant.indexing import ingest
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings.resolve(
+        env={}, flags={"corpus_dir": corpus, "index_dir": tmp_path / "index", "model": "hashing"}
+    )
+    ingest(settings, HashingEmbedder())
+    return settings
