@@ -40,7 +40,9 @@ def test_ask_json(hashing_settings, capsys) -> None:
 
 
 def test_ask_text_for_a_person(hashing_settings, capsys) -> None:
-    code, out, _ = run(["ask", *base_args(hashing_settings), "fever and chills after treatment"], capsys)
+    # The hashing embedder only knows shared words, so ask in the article's own words.
+    question = "a fever or chills following microneedling could indicate an infection"
+    code, out, _ = run(["ask", *base_args(hashing_settings), question], capsys)
     assert code == 0
     assert out.startswith("!! ")
     assert "Sources:" in out
@@ -104,7 +106,7 @@ def test_ingest_twice_changes_nothing_and_reports_skips(tmp_path: Path, capsys) 
     store = Store(tmp_path / "idx", HashingEmbedder())
     before = sorted(store.passage_ids())
     code, out, _ = run(args, capsys)
-    assert code == 0 and " 0 embedded" in out
+    assert code == 0 and "(0 embedded" in out
     assert sorted(Store(tmp_path / "idx", HashingEmbedder()).passage_ids()) == before
 
 

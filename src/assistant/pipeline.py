@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +24,7 @@ from assistant.answer import Answerer, Candidate, Evidence, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embedding import load_embedder
 from assistant.errors import EmptyQuestionError
+from assistant.expansion import Expander, default_expander
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
 from assistant.schema import Answer, Chunk, Turn
@@ -32,6 +34,10 @@ from assistant.triage import Triager
 # Retrieval looks at the start of a very long message only; triage reads all of it.
 MAX_QUERY_CHARS = 2000
 MAX_MESSAGE_CHARS = 20_000
+# A message this short, or one that points back ("that", "it"), is read as a
+# follow-up: the previous user turn is added to the retrieval query.
+FOLLOW_UP_WORDS = 7
+_ANAPHORA = re.compile(r"\b(that|this|it|they|those|these|then|there|same|also|too|what about|and the)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,14 @@ class Assistant:
         triager: Triager | None = None,
         answerer: Answerer | None = None,
         texts: SafetyTexts | None = None,
+        expander: Expander | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
         self.triager = triager or Triager.from_file()
         self.texts = texts or default_texts()
+        self.expander = expander or default_expander()
         self.answerer = answerer or ExtractiveAnswerer(settings.abstain_threshold, settings.max_sentences)
         self.reload()
 
@@ -112,7 +120,7 @@ class Assistant:
         triage = self.triager.assess(message, history)
         notice = self.texts.notice(triage.level)
 
-        query = message[:MAX_QUERY_CHARS]
+        query = self.retrieval_query(message, history)
         hits = tuple(self.retriever.retrieve(query, self.settings.k))
         evidence = self._evidence(query, hits)
         composed = self.answerer.compose(evidence)
@@ -125,6 +133,15 @@ class Assistant:
             abstained=False,
             citations=composed.citations,
         )
+
+    def retrieval_query(self, question: str, history: Sequence[Turn] = ()) -> str:
+        """The text retrieval searches for: the question, the previous user turn for a
+        follow-up, and the domain terms of the expansion lexicon."""
+        question = question.strip()[:MAX_QUERY_CHARS]
+        previous = [t.content for t in history if t.role == "user" and t.content.strip()]
+        if previous and (len(question.split()) <= FOLLOW_UP_WORDS or _ANAPHORA.search(question)):
+            question = f"{previous[-1].strip()[:MAX_QUERY_CHARS]} {question}"
+        return self.expander.expand(question)
 
     def _evidence(self, query: str, hits: Sequence[Any]) -> Evidence:
         qvec = np.asarray(self._encode(query), dtype=np.float32)

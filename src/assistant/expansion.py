@@ -1,0 +1,54 @@
+"""Query expansion from a small domain lexicon kept as data (data/synonyms.yaml).
+
+Patients write "puffy", "weeping", "zits"; the articles say swelling, oozing,
+pimples. Expansion adds the articles' words to the retrieval query only; the
+answer still quotes the sources verbatim, and triage never sees the expansion.
+
+>>> Expander.from_file().expand("my face is puffy")
+'my face is puffy swelling'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from assistant.config import DATA_DIR
+from assistant.errors import DataFileError
+
+
+@dataclass(frozen=True)
+class Expander:
+    rules: tuple[tuple[re.Pattern[str], str], ...]
+
+    @classmethod
+    def from_file(cls, path: Path | None = None) -> Expander:
+        path = path or DATA_DIR / "synonyms.yaml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            rules = tuple((re.compile(r["match"], re.IGNORECASE), str(r["add"])) for r in data["expansions"])
+        except (OSError, yaml.YAMLError, KeyError, TypeError, re.error) as exc:
+            raise DataFileError(
+                f"Query expansions {path} are malformed ({exc!r}); each entry needs 'match' (a regex) and 'add'."
+            ) from exc
+        return cls(rules)
+
+    def terms(self, query: str) -> list[str]:
+        added: list[str] = []
+        for pattern, terms in self.rules:
+            if pattern.search(query) and terms not in added:
+                added.append(terms)
+        return added
+
+    def expand(self, query: str) -> str:
+        extra = self.terms(query)
+        return f"{query} {' '.join(extra)}" if extra else query
+
+
+@lru_cache(maxsize=1)
+def default_expander() -> Expander:
+    return Expander.from_file()

@@ -1,0 +1,49 @@
+"""Query expansion and follow-up rewriting (retrieval only; answers stay verbatim)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import DataFileError
+from assistant.expansion import Expander, default_expander
+from assistant.schema import Turn
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("my face is really puffy", "swelling"),
+        ("it's weeping yellow stuff", "oozing"),
+        ("running a temp since yesterday", "fever"),
+        ("got zits everywhere", "pimples"),
+        ("i have brown skin, is it risky", "hyperpigmentation"),
+        ("going to the beach tomorrow", "sunscreen"),
+    ],
+)
+def test_colloquial_words_map_to_the_articles_words(question: str, term: str) -> None:
+    assert term in default_expander().expand(question)
+
+
+def test_unrelated_question_is_unchanged() -> None:
+    assert default_expander().expand("capital of australia?") == "capital of australia?"
+
+
+def test_malformed_lexicon(tmp_path: Path) -> None:
+    bad = tmp_path / "synonyms.yaml"
+    bad.write_text("expansions:\n  - {match: '(', add: x}\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="match"):
+        Expander.from_file(bad)
+
+
+def test_follow_up_uses_the_previous_user_turn(hashing_settings) -> None:
+    from assistant.embedding import HashingEmbedder
+    from assistant.pipeline import Assistant
+
+    assistant = Assistant.load(hashing_settings, HashingEmbedder())
+    history = [Turn("user", "I got pimples after microneedling"), Turn("assistant", "They are common.")]
+    query = assistant.retrieval_query("how long should that last?", history)
+    assert "pimples" in query and "how long should that last?" in query
+    standalone = "what is the recommended spacing between microneedling sessions for best results"
+    assert assistant.retrieval_query(standalone, history).startswith(standalone)
