@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(ingest)
     ingest.add_argument("--corpus", dest="corpus_dir", help="corpus folder (env ASSISTANT_CORPUS; default corpus/)")
     ingest.add_argument("--chunk-size", dest="chunk_size", type=int, help="maximum passage length in characters")
+    ingest.add_argument("--dry-run", action="store_true", help="print what would change, touch nothing")
 
     ask = sub.add_parser("ask", help="ask a question")
     _common(ask)
@@ -64,21 +65,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from assistant.embedding import load_embedder
-    from assistant.indexing import ingest
+    from assistant.embedding import LazyEmbedder
+    from assistant.indexing import ingest, make_plan
 
-    print(f"Loading embedding model {settings.model} ...", file=sys.stderr)
-    embedder = load_embedder(settings.model)
+    plan = make_plan(settings)
+    if args.dry_run:
+        print(plan.describe())
+        return 0
     bar: Any = None
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
+            if total:
+                print(f"Loading embedding model {settings.model} ...", file=sys.stderr)
             bar = tqdm(total=total, unit="passage", desc="Embedding", file=sys.stderr, disable=total == 0)
         bar.n = done
         bar.refresh()
 
-    report = ingest(settings, embedder, progress)
+    report = ingest(settings, LazyEmbedder(settings.model), progress, plan=plan)
     if bar is not None:
         bar.close()
     print(report.summary())

@@ -131,6 +131,27 @@ class HashingEmbedder(Embeddings):
         return self._vector(text)
 
 
+class LazyEmbedder(Embeddings):
+    """Loads the model on first use, so work that needs no embedding (a no-op
+    re-ingest, a dry run) never pays for loading it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._inner: Embeddings | None = None
+
+    @property
+    def inner(self) -> Embeddings:
+        if self._inner is None:
+            self._inner = load_embedder(self.name)
+        return self._inner
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
 def load_embedder(name: str) -> Embeddings:
     """The embedder for a configured name: ``hashing`` (tests) or a sentence-transformers model."""
     if name.startswith("hashing"):

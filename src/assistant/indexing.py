@@ -1,9 +1,11 @@
 """Build or update an index from a corpus folder.
 
 Chunk ids derive from content and position, so an unchanged passage keeps its
-id: re-running ingest on an unchanged corpus embeds nothing and changes
-nothing. Passages that disappeared are deleted. A different embedding model or
-chunk size rebuilds the whole index, never a mixture.
+id. An ingest first makes a plan (which documents are added, changed, removed
+or unchanged); an unchanged corpus needs no model and no writes at all.
+Otherwise it copies the served generation, embeds only the new passages,
+deletes the stale ones, and publishes the copy atomically (see store.py). A
+different embedding model or chunk size rebuilds from empty, never a mixture.
 """
 
 from __future__ import annotations
@@ -20,14 +22,51 @@ from langchain_core.embeddings import Embeddings
 from assistant.chunking import chunk_documents, embedding_text
 from assistant.config import Settings
 from assistant.corpus import Skipped, load_corpus
-from assistant.embedding import embedder_name
 from assistant.schema import Chunk, Document
-from assistant.store import SentenceRecord, Store, read_manifest, write_manifest
+from assistant.store import (
+    SentenceRecord,
+    Store,
+    current_generation,
+    new_generation,
+    publish,
+    read_manifest,
+    remove_old_generations,
+)
 from assistant.text import sentences
 
 Progress = Callable[[int, int], None]
 BATCH = 32
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an ingest will do, per document and per passage."""
+
+    docs: tuple[Document, ...]
+    chunks: tuple[Chunk, ...]
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    skipped: tuple[Skipped, ...]
+    to_embed: tuple[Chunk, ...]
+    to_delete: tuple[str, ...]
+    rebuild: bool
+    config: dict[str, Any]
+
+    @property
+    def is_noop(self) -> bool:
+        return not (self.to_embed or self.to_delete or self.rebuild or self.added or self.changed or self.removed)
+
+    def describe(self) -> str:
+        lines = [f"{'Rebuild' if self.rebuild else 'Update'} plan for {len(self.docs)} documents:"]
+        for label, names in (("added", self.added), ("changed", self.changed), ("removed", self.removed),
+                             ("unchanged", self.unchanged)):
+            lines.append(f"  {label:9} {len(names):3}  {', '.join(names)}".rstrip())
+        lines.append(f"  passages to embed: {len(self.to_embed)}, to delete: {len(self.to_delete)}")
+        lines += [f"  skipped   {s.path}: {s.reason}" for s in self.skipped]
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -70,58 +109,81 @@ def corpus_version(docs: dict[str, Any]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:12]
 
 
-def ingest(settings: Settings, embedder: Embeddings, progress: Progress | None = None) -> IngestReport:
-    """Bring the index at ``settings.index_dir`` in line with ``settings.corpus_dir``."""
-    started = time.perf_counter()
+def make_plan(settings: Settings) -> Plan:
+    """Compare the corpus folder with the served index. Reads files only; loads no model."""
     docs, skipped = load_corpus(settings.corpus_dir)
     chunks = chunk_documents(docs, settings.chunk_size)
-    wanted = {c.chunk_id: c for c in chunks}
-
     old = read_manifest(settings.index_dir)
-    config = {"model": embedder_name(embedder), "chunk_size": settings.chunk_size, "schema": SCHEMA_VERSION}
-    store = Store(settings.index_dir, embedder, create=True)
+    config = {"model": settings.model, "chunk_size": settings.chunk_size, "schema": SCHEMA_VERSION}
     rebuild = old.get("config") != config
-    if rebuild:
-        store.reset()
-    existing = store.passage_ids()
-    to_add = [c for c in chunks if c.chunk_id not in existing]
-    stale = existing - wanted.keys()
+    old_docs: dict[str, Any] = {} if rebuild else old.get("documents", {})
+    existing = {cid for info in old_docs.values() for cid in info.get("chunk_ids", [])}
+    wanted = {c.chunk_id for c in chunks}
+    new_hashes = {d.doc_id: doc_hash(d) for d in docs}
+    return Plan(
+        docs=tuple(docs),
+        chunks=tuple(chunks),
+        added=tuple(d for d in new_hashes if d not in old_docs),
+        changed=tuple(d for d, h in new_hashes.items() if d in old_docs and old_docs[d].get("hash") != h),
+        removed=tuple(sorted(set(old_docs) - set(new_hashes))),
+        unchanged=tuple(d for d, h in new_hashes.items() if d in old_docs and old_docs[d].get("hash") == h),
+        skipped=tuple(skipped),
+        to_embed=tuple(c for c in chunks if c.chunk_id not in existing),
+        to_delete=tuple(sorted(existing - wanted)),
+        rebuild=rebuild,
+        config=config,
+    )
 
-    _embed_in_batches(store, to_add, progress)
-    store.delete_passages(stale)
 
+def ingest(
+    settings: Settings,
+    embedder: Embeddings,
+    progress: Progress | None = None,
+    plan: Plan | None = None,
+) -> IngestReport:
+    """Bring the index at ``settings.index_dir`` in line with ``settings.corpus_dir``."""
+    started = time.perf_counter()
+    plan = plan or make_plan(settings)
+    old = read_manifest(settings.index_dir)
     doc_info = {
         d.doc_id: {
             "title": d.title,
             "hash": doc_hash(d),
-            "chunk_ids": [c.chunk_id for c in chunks if c.doc_id == d.doc_id],
+            "metadata": dict(d.metadata),
+            "chunk_ids": [c.chunk_id for c in plan.chunks if c.doc_id == d.doc_id],
         }
-        for d in docs
+        for d in plan.docs
     }
     version = corpus_version(doc_info)
-    changed = rebuild or bool(to_add) or bool(stale) or old.get("corpus_version") != version
-    indexed_at = datetime.now(timezone.utc).isoformat(timespec="seconds") if changed else old.get("indexed_at")
-    write_manifest(
-        settings.index_dir,
-        {
-            "config": config,
-            "corpus_dir": str(settings.corpus_dir),
-            "corpus_version": version,
-            "indexed_at": indexed_at,
-            "documents": doc_info,
-            "passages": len(chunks),
-        },
-    )
+    served = current_generation(settings.index_dir)
+    if not (plan.is_noop and served is not None):
+        generation = new_generation(settings.index_dir, None if plan.rebuild else served)
+        store = Store(settings.index_dir, embedder, generation=generation)
+        _embed_in_batches(store, plan.to_embed, progress)
+        store.delete_passages(plan.to_delete)
+        publish(
+            settings.index_dir,
+            generation,
+            {
+                "config": plan.config,
+                "corpus_dir": str(settings.corpus_dir),
+                "corpus_version": version,
+                "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "documents": doc_info,
+                "passages": len(plan.chunks),
+            },
+        )
+    remove_old_generations(settings.index_dir)
     return IngestReport(
-        documents=len(docs),
-        chunks=len(chunks),
-        added=len(to_add),
-        deleted=len(stale),
-        unchanged=len(chunks) - len(to_add),
-        rebuilt=rebuild and bool(old),
+        documents=len(plan.docs),
+        chunks=len(plan.chunks),
+        added=len(plan.to_embed),
+        deleted=len(plan.to_delete),
+        unchanged=len(plan.chunks) - len(plan.to_embed),
+        rebuilt=plan.rebuild and bool(old),
         seconds=time.perf_counter() - started,
         corpus_version=version,
-        skipped=tuple(skipped),
+        skipped=plan.skipped,
     )
 
 

@@ -23,12 +23,12 @@ from langchain_core.embeddings import Embeddings
 from assistant.answer import Answerer, Candidate, Evidence, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embedding import load_embedder
-from assistant.errors import EmptyQuestionError
+from assistant.errors import ConfigError, EmptyQuestionError
 from assistant.expansion import Expander, default_expander
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
 from assistant.schema import Answer, Chunk, Turn
-from assistant.store import SentenceRecord, Store
+from assistant.store import SentenceRecord, Store, current_generation, read_manifest
 from assistant.triage import Triager
 
 # Retrieval looks at the start of a very long message only; triage reads all of it.
@@ -74,11 +74,28 @@ class Assistant:
     @classmethod
     def load(cls, settings: Settings, embedder: Embeddings | None = None, **kwargs: Any) -> Assistant:
         """Open the index at ``settings.index_dir`` (raises IndexMissingError if there is none)."""
+        built_with = read_manifest(settings.index_dir).get("config", {}).get("model")
+        if built_with and built_with != settings.model:
+            raise ConfigError(
+                f"The index at {settings.index_dir} was built with model {built_with!r}, not {settings.model!r}. "
+                f"Use --model {built_with} or run `assistant ingest --model {settings.model}` to rebuild it."
+            )
         embedder = embedder or load_embedder(settings.model)
         return cls(settings, embedder, Store(settings.index_dir, embedder), **kwargs)
 
+    def index_changed(self) -> bool:
+        """True when ingest has published a newer index than the one loaded."""
+        served = current_generation(self.settings.index_dir)
+        return served is not None and served != self.store.generation
+
     def reload(self) -> None:
-        """(Re)read the index: passages for BM25 and sentence vectors for composing answers."""
+        """(Re)read the served index: passages for BM25, sentence vectors for answers.
+
+        Called at start and by the app when ``index_changed()``; a new
+        generation published by ingest is picked up without a restart.
+        """
+        if self.index_changed():
+            self.store = Store(self.settings.index_dir, self.embedder)
         manifest = self.store.manifest()
         chunks = self.store.chunks()
         records, vectors = self.store.sentence_table()
@@ -125,13 +142,16 @@ class Assistant:
         evidence = self._evidence(query, hits)
         composed = self.answerer.compose(evidence)
         if composed.abstained:
-            return Answer(notice=notice, answer=self.texts.abstention, triage=triage, abstained=True)
+            return Answer(notice=notice, answer=self.texts.abstention, triage=triage, abstained=True,
+                          corpus_version=self.info.corpus_version, answerer=composed.answerer)
         return Answer(
             notice=notice,
             answer=composed.answer,
             triage=triage,
             abstained=False,
             citations=composed.citations,
+            corpus_version=self.info.corpus_version,
+            answerer=composed.answerer,
         )
 
     def retrieval_query(self, question: str, history: Sequence[Turn] = ()) -> str:

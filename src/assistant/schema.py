@@ -119,6 +119,9 @@ class Answer:
     abstained: bool
     citations: tuple[Citation, ...] = ()
     refused: bool = False
+    corpus_version: str | None = None
+    answerer: str = "extractive"
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,4 +131,7 @@ class Answer:
             "abstained": self.abstained,
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
+            "corpus_version": self.corpus_version,
+            "answerer": self.answerer,
+            **self.extra,
         }

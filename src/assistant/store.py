@@ -1,17 +1,27 @@
 """The vector store: the one module that imports chromadb.
 
-An index folder holds a Chroma PersistentClient database with two
-collections, ``passages`` (one record per chunk) and ``sentences`` (one record
-per sentence of a chunk, used to compose answers without re-embedding), plus
-``manifest.json``, written last, which says what was indexed and with which
-model. A folder without a manifest is not an index.
+An index folder holds generations and a pointer to the one being served::
+
+    .assistant/index/
+      CURRENT                  "gen-20261121T195501-3f2a" (replaced atomically)
+      gen-20261121T195501-3f2a/
+        chroma/                Chroma PersistentClient: collections passages, sentences
+        manifest.json          what was indexed, with which model (written last)
+
+``passages`` holds one record per chunk; ``sentences`` one per sentence of a
+chunk, so answers are composed without re-embedding. Ingest builds a new
+generation beside the served one and then swaps ``CURRENT``: a reader sees the
+old index or the new one, never a half-built one, and an ingest killed midway
+leaves the served index untouched.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +40,8 @@ from assistant.schema import Chunk
 PASSAGES = "passages"
 SENTENCES = "sentences"
 MANIFEST = "manifest.json"
+CURRENT = "CURRENT"
+KEEP_GENERATIONS = 2  # the served one and the one before, which a running app may still read
 _COSINE = {"hnsw": {"space": "cosine"}}
 
 
@@ -68,16 +80,20 @@ class Store:
     >>> store = Store(Path("/tmp/idx"), embedder, create=True)  # doctest: +SKIP
     """
 
-    def __init__(self, index_dir: Path, embedder: Embeddings, *, create: bool = False) -> None:
+    def __init__(self, index_dir: Path, embedder: Embeddings, *, generation: Path | None = None) -> None:
+        """Open the served generation of ``index_dir``, or a given ``generation`` folder."""
         self.index_dir = index_dir
-        if not create and not (index_dir / MANIFEST).exists():
-            raise IndexMissingError(
-                f"No index at {index_dir}. Run `assistant ingest --index {index_dir}` first "
-                "(or `make run`, which builds it)."
-            )
-        index_dir.mkdir(parents=True, exist_ok=True)
+        if generation is None:
+            generation = current_generation(index_dir)
+            if generation is None:
+                raise IndexMissingError(
+                    f"No index at {index_dir}. Run `assistant ingest --index {index_dir}` first "
+                    "(or `make run`, which builds it)."
+                )
+        self.generation = generation
+        generation.mkdir(parents=True, exist_ok=True)
         self._client = chromadb.PersistentClient(
-            path=str(index_dir / "chroma"),
+            path=str(generation / "chroma"),
             settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True),
         )
         self.passages = self._collection(PASSAGES, embedder)
@@ -94,7 +110,7 @@ class Store:
     # -- reading -----------------------------------------------------------
 
     def manifest(self) -> dict[str, Any]:
-        return read_manifest(self.index_dir)
+        return _read_json(self.generation / MANIFEST)
 
     def passage_ids(self) -> set[str]:
         return set(self.passages.get(include=[])["ids"])
@@ -150,16 +166,26 @@ class Store:
         self.passages.delete(ids=ids)
         self.sentences.delete(where={"chunk_id": {"$in": ids}})
 
-    def reset(self) -> None:
-        """Drop everything, for a rebuild with another model or chunking."""
-        self.passages.reset_collection()
-        self.sentences.reset_collection()
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The generation folder being served, or None when there is no complete index."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    generation = index_dir / name
+    if not name or "/" in name or not (generation / MANIFEST).exists():
+        return None
+    return generation
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
-    path = index_dir / MANIFEST
-    if not path.exists():
-        return {}
+    """The served generation's manifest ({} when there is no index)."""
+    generation = current_generation(index_dir)
+    return _read_json(generation / MANIFEST) if generation else {}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -167,12 +193,48 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def write_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
-    """Write atomically: a reader sees the old manifest or the new one, never half."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".manifest-", suffix=".json")
+def _write_atomically(path: Path, text: str) -> None:
+    """A reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, indent=2, sort_keys=True)
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, index_dir / MANIFEST)
+    os.replace(tmp, path)
+
+
+def new_generation(index_dir: Path, base: Path | None) -> Path:
+    """A fresh generation folder, starting as a copy of ``base`` (or empty)."""
+    from datetime import datetime, timezone
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    generation = index_dir / f"gen-{stamp}-{uuid.uuid4().hex[:6]}"
+    if base is not None:
+        shutil.copytree(base / "chroma", generation / "chroma")
+    else:
+        generation.mkdir(parents=True)
+    return generation
+
+
+def publish(index_dir: Path, generation: Path, manifest: dict[str, Any]) -> None:
+    """Write the generation's manifest, then make it the served one (one atomic rename)."""
+    _write_atomically(generation / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+    _write_atomically(index_dir / CURRENT, generation.name + "\n")
+
+
+def remove_old_generations(index_dir: Path) -> list[str]:
+    """Delete generations that are neither served nor the one just before it.
+
+    Leftovers of a killed ingest (no manifest, never published) go too.
+    """
+    served = current_generation(index_dir)
+    generations = sorted(p for p in index_dir.glob("gen-*") if p.is_dir())
+    complete = [p for p in generations if (p / MANIFEST).exists()]
+    keep = set(complete[-KEEP_GENERATIONS:]) | ({served} if served else set())
+    removed = []
+    for path in generations:
+        if path not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
