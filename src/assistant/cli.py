@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
     ask.add_argument("--mode", choices=MODES, help="retrieval mode (default hybrid)")
     ask.add_argument("-k", dest="k", type=int, help="passages to retrieve")
+    ask.add_argument("--answerer", help="extractive (default), ollama:MODEL, openai:MODEL or hf:FOLDER (env ASSISTANT_ANSWERER)")
     out = ask.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object")
     out.add_argument("--jsonl", action="store_true", help="read JSON lines from stdin, write one object per line")
@@ -96,13 +97,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.jsonl:
         if args.question:
             raise AssistantError("Give either a question or --jsonl (questions on stdin), not both.")
-        assistant = Assistant.load(settings)
+        assistant = Assistant.load(settings, env=os.environ)
         for line in answer_jsonl(assistant.ask, sys.stdin):
             print(line, flush=True)
         return 0
     if not args.question or not args.question.strip():
         raise EmptyQuestionError('The question is empty. Example: assistant ask "Is redness normal after microneedling?"')
-    answer = Assistant.load(settings).ask(args.question)
+    answer = Assistant.load(settings, env=os.environ).ask(args.question)
     print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render_text(answer))
     return 0
 

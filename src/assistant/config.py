@@ -41,6 +41,7 @@ class Settings:
     chunk_size: int = 700
     abstain_threshold: float = 0.35
     max_sentences: int = 4
+    answerer: str = "extractive"
     host: str = "127.0.0.1"
     port: int = 7860
 
@@ -51,6 +52,7 @@ class Settings:
         "model": "ASSISTANT_MODEL",
         "mode": "ASSISTANT_MODE",
         "k": "ASSISTANT_K",
+        "answerer": "ASSISTANT_ANSWERER",
     }
 
     @classmethod

@@ -12,7 +12,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.answer import Answerer, Candidate, Evidence, ExtractiveAnswerer
+from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embedding import load_embedder
 from assistant.errors import ConfigError, EmptyQuestionError
 from assistant.expansion import Expander, default_expander
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
-from assistant.schema import Answer, Chunk, Turn
+from assistant.schema import Answer, Chunk, Triage, Turn
 from assistant.store import SentenceRecord, Store, current_generation, read_manifest
 from assistant.triage import Triager
 
@@ -72,8 +72,23 @@ class Assistant:
         self.reload()
 
     @classmethod
-    def load(cls, settings: Settings, embedder: Embeddings | None = None, **kwargs: Any) -> Assistant:
-        """Open the index at ``settings.index_dir`` (raises IndexMissingError if there is none)."""
+    def load(
+        cls,
+        settings: Settings,
+        embedder: Embeddings | None = None,
+        env: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Assistant:
+        """Open the index at ``settings.index_dir`` (raises IndexMissingError if there is none).
+
+        ``settings.answerer`` other than ``extractive`` plugs in an LLM answerer
+        (see assistant.llm); ``env`` carries its base URL and key from the edge.
+        """
+        if settings.answerer != "extractive" and "answerer" not in kwargs:
+            from assistant.llm import make_answerer
+
+            fallback = ExtractiveAnswerer(settings.abstain_threshold, settings.max_sentences)
+            kwargs["answerer"] = make_answerer(settings.answerer, settings, fallback=fallback, env=env or {})
         built_with = read_manifest(settings.index_dir).get("config", {}).get("model")
         if built_with and built_with != settings.model:
             raise ConfigError(
@@ -135,23 +150,31 @@ class Assistant:
             raise EmptyQuestionError("The question is empty. Type a question about your skin after microneedling.")
         message = question.strip()[:MAX_MESSAGE_CHARS]
         triage = self.triager.assess(message, history)
-        notice = self.texts.notice(triage.level)
 
         query = self.retrieval_query(message, history)
         hits = tuple(self.retriever.retrieve(query, self.settings.k))
         evidence = self._evidence(query, hits)
         composed = self.answerer.compose(evidence)
-        if composed.abstained:
-            return Answer(notice=notice, answer=self.texts.abstention, triage=triage, abstained=True,
-                          corpus_version=self.info.corpus_version, answerer=composed.answerer)
+        return self._answer(triage, composed)
+
+    def _answer(self, triage: Triage, composed: Composition) -> Answer:
+        """The notice comes from triage alone; the body from the answerer, or the abstention text."""
+        extra: dict[str, Any] = {}
+        if hasattr(self.answerer, "system_prompt_hash"):
+            extra["system_prompt_hash"] = self.answerer.system_prompt_hash
+            extra["system_prompt_version"] = getattr(self.answerer, "system_prompt_version", None)
+            last = getattr(self.answerer, "last", None)
+            if last is not None:
+                extra["grounding"] = last.to_dict()
         return Answer(
-            notice=notice,
-            answer=composed.answer,
+            notice=self.texts.notice(triage.level),
+            answer=self.texts.abstention if composed.abstained else composed.answer,
             triage=triage,
-            abstained=False,
-            citations=composed.citations,
+            abstained=composed.abstained,
+            citations=() if composed.abstained else composed.citations,
             corpus_version=self.info.corpus_version,
             answerer=composed.answerer,
+            extra=extra,
         )
 
     def retrieval_query(self, question: str, history: Sequence[Turn] = ()) -> str:
