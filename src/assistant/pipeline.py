@@ -151,6 +151,18 @@ class Assistant:
         message = question.strip()[:MAX_MESSAGE_CHARS]
         triage = self.triager.assess(message, history)
 
+        refusal = self.texts.refusal(message)
+        if refusal is not None:
+            return Answer(
+                notice=self.texts.notice(triage.level),
+                answer=refusal.text,
+                triage=triage,
+                abstained=False,
+                refused=True,
+                corpus_version=self.info.corpus_version,
+                answerer="refusal",
+                extra={"refusal": refusal.name},
+            )
         query = self.retrieval_query(message, history)
         hits = tuple(self.retriever.retrieve(query, self.settings.k))
         evidence = self._evidence(query, hits)

@@ -8,6 +8,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,12 +21,22 @@ from assistant.schema import Level
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A kind of request the assistant declines, with the polite reason it gives."""
+
+    name: str
+    patterns: tuple[re.Pattern[str], ...]
+    text: str
+
+
+@dataclass(frozen=True)
 class SafetyTexts:
     notices: dict[str, str]
     abstention: str
     disclaimer: str
     system_prompt: str
     system_prompt_version: int
+    refusals: tuple[Refusal, ...] = ()
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> SafetyTexts:
@@ -39,8 +50,16 @@ class SafetyTexts:
                 disclaimer=str(data["disclaimer"]).strip(),
                 system_prompt=str(data["system_prompt"]["text"]).strip(),
                 system_prompt_version=int(data["system_prompt"]["version"]),
+                refusals=tuple(
+                    Refusal(
+                        name=str(r["name"]),
+                        patterns=tuple(re.compile(p, re.IGNORECASE) for p in r["match"]),
+                        text=str(r["text"]).strip(),
+                    )
+                    for r in data.get("refusals", [])
+                ),
             )
-        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, re.error) as exc:
             raise DataFileError(
                 f"Safety texts {path} are malformed ({exc!r}). Each of notices.emergency, notices.urgent, "
                 "abstention, disclaimer, system_prompt.text and system_prompt.version must be set."
@@ -48,6 +67,10 @@ class SafetyTexts:
         if not all(texts.notices.values()):
             raise DataFileError(f"Safety texts {path}: an escalation notice is empty; every tier needs its text.")
         return texts
+
+    def refusal(self, message: str) -> Refusal | None:
+        """The first refusal rule the message matches, if any."""
+        return next((r for r in self.refusals if any(p.search(message) for p in r.patterns)), None)
 
     def notice(self, level: Level) -> str | None:
         return self.notices.get(level)
