@@ -120,14 +120,20 @@ def test_bad_files_are_skipped_with_reasons(tmp_path: Path) -> None:
     (tmp_path / "good.txt").write_text("Redness\n\nRedness is normal for a day or two.\n", encoding="utf-8")
     (tmp_path / "empty.txt").write_text("   \n", encoding="utf-8")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02PNG")
-    (tmp_path / "latin1.txt").write_bytes("Rougeur apr\xe8s le traitement.".encode("latin-1"))
+    french = (
+        "Rougeur après le traitement\n\nUne légère rougeur est normale pendant un à deux jours après le "
+        "microneedling. Si la rougeur s'aggrave après quarante-huit heures, ou si une fièvre apparaît, "
+        "contactez votre médecin ou la clinique qui vous a traité.\n"
+    )
+    (tmp_path / "latin1.txt").write_bytes(french.encode("latin-1"))
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
     docs, skipped = load_corpus(tmp_path)
-    assert [d.doc_id for d in docs] == ["good.txt"]
+    assert [d.doc_id for d in docs] == ["good.txt", "latin1.txt"]
+    assert docs[1].title == "Rougeur après le traitement" and "légère rougeur" in docs[1].text
     reasons = {s.path: s.reason for s in skipped}
     assert "empty" in reasons["empty.txt"]
     assert "binary" in reasons["binary.txt"]
-    assert "UTF-8" in reasons["latin1.txt"]
+    assert "latin1.txt" not in reasons  # decoded with the detected encoding
     assert "unsupported" in reasons["image.png"]
 
 

@@ -167,15 +167,15 @@ class ExtractiveAnswerer(Answerer):
             n = numbers.setdefault(cand.chunk.chunk_id, len(numbers) + 1)
             cited.setdefault(cand.chunk.chunk_id, []).append(cand.text)
             parts.append(f"{cand.text} [{n}]")
-        scores = {h.chunk.chunk_id: h.score for h in evidence.hits}
-        chunks = {h.chunk.chunk_id: h.chunk for h in evidence.hits}
+        hits = {h.chunk.chunk_id: h for h in evidence.hits}
         citations = tuple(
-            citation(n, chunks[cid], scores[cid], cited[cid]) for cid, n in sorted(numbers.items(), key=lambda kv: kv[1])
+            citation(n, hits[cid].chunk, hits[cid].score, cited[cid], hits[cid].also)
+            for cid, n in sorted(numbers.items(), key=lambda kv: kv[1])
         )
         return Composition(" ".join(parts), citations, abstained=False, relevance=relevance)
 
 
-def citation(n: int, chunk: Chunk, score: float, sentences: Sequence[str] = ()) -> Citation:
+def citation(n: int, chunk: Chunk, score: float, sentences: Sequence[str] = (), also: Sequence[str] = ()) -> Citation:
     return Citation(
         n=n,
         doc=chunk.doc_id,
@@ -185,4 +185,6 @@ def citation(n: int, chunk: Chunk, score: float, sentences: Sequence[str] = ()) 
         score=score,
         chunk_id=chunk.chunk_id,
         sentences=tuple(sentences),
+        also=tuple(also),
+        page=chunk.page,
     )

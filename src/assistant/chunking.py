@@ -19,6 +19,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.corpus import heading_level, is_heading
 from assistant.schema import Chunk, Document
+from assistant.text import words
 
 INTRO = "Introduction"
 SEPARATOR = " › "
@@ -98,9 +99,25 @@ def chunk_document(doc: Document, chunk_size: int = 700) -> list[Chunk]:
                     text=piece,
                     start=abs_start,
                     end=abs_start + len(piece),
+                    page=page_of(piece, doc.pages),
                 )
             )
     return chunks
+
+
+def page_of(text: str, pages: tuple[str, ...]) -> int | None:
+    """The 1-based page of a PDF on which a passage starts (None for other formats).
+
+    Matched on the passage's first words, because cleaning may re-join lines
+    differently from the page's own text.
+    """
+    if not pages:
+        return None
+    head = " ".join(words(text)[:8])
+    for number, page in enumerate(pages, start=1):
+        if head and head in " ".join(words(page)):
+            return number
+    return None
 
 
 def chunk_documents(docs: list[Document], chunk_size: int = 700) -> list[Chunk]:

@@ -41,6 +41,8 @@ class Settings:
     chunk_size: int = 700
     abstain_threshold: float = 0.35
     max_sentences: int = 4
+    near_duplicate: float = 0.75
+    review_max_age_days: int = 730
     answerer: str = "extractive"
     host: str = "127.0.0.1"
     port: int = 7860

@@ -14,6 +14,7 @@ heading, blocks separated by a blank line; chunk offsets refer to it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,11 +25,10 @@ import yaml
 
 from assistant.config import DATA_DIR
 from assistant.errors import CorpusError, DataFileError
+from assistant.loaders import SUPPORTED, read_source
 from assistant.schema import Document
 from assistant.text import fold
 
-SUPPORTED = (".txt", ".md")
-MAX_BYTES = 5_000_000
 _NUMBERED = re.compile(r"^\d{1,2}[.)]\s+\S")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -104,15 +104,26 @@ def _lines(raw: str) -> list[str]:
     return [line for line in joined if line]
 
 
-def clean(raw: str, doc_id: str, source: str = "", rules: CleaningRules | None = None) -> Document:
-    """Clean one article's raw text into a Document (title detected, boilerplate removed)."""
+def clean(
+    raw: str,
+    doc_id: str,
+    source: str = "",
+    rules: CleaningRules | None = None,
+    metadata: dict[str, str] | None = None,
+    pages: tuple[str, ...] = (),
+) -> Document:
+    """Clean one article's raw text into a Document (title detected, boilerplate removed).
+
+    A ``title`` in ``metadata`` (front matter, HTML or PDF info) wins over detection.
+    """
     rules = rules or default_rules()
+    metadata = dict(metadata or {})
     lines = _lines(raw)
     lines = [line for line in lines if not any(p.search(line) for p in rules.drop_lines)]
     lines = _drop_references(lines, rules)
 
-    title = next((line for line in lines[:3] if is_heading(line)), None)
-    if title is not None and lines and lines[0] == title:
+    title = metadata.get("title") or next((line for line in lines[:3] if is_heading(line)), None)
+    if title is not None and lines and _key(lines[0]) == _key(title):
         lines = lines[1:]
     title = title or next((line for line in lines if is_heading(line)), None) or _title_from_name(doc_id)
 
@@ -126,7 +137,9 @@ def clean(raw: str, doc_id: str, source: str = "", rules: CleaningRules | None =
             seen_headings.add(_key(line))
         kept.append(line)
     kept = _drop_empty_sections(kept)
-    return Document(doc_id=doc_id, title=title, text="\n\n".join(kept), source=source)
+    metadata.pop("title", None)
+    return Document(doc_id=doc_id, title=title, text="\n\n".join(kept), source=source, metadata=metadata,
+                    pages=pages)
 
 
 def _key(line: str) -> str:
@@ -163,54 +176,54 @@ def _title_from_name(doc_id: str) -> str:
     return re.sub(r"[_\-]+", " ", stem).strip().capitalize() or "Untitled"
 
 
-def read_text(path: Path) -> str:
-    """Read a text file as UTF-8; raise CorpusError with a fix when that is impossible."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CorpusError(f"Cannot read {path}: {exc.strerror or exc}. Check the file's permissions.") from exc
-    if len(data) > MAX_BYTES:
-        raise CorpusError(f"{path} is larger than {MAX_BYTES // 1_000_000} MB; split it into smaller articles.")
-    if b"\x00" in data[:8192]:
-        raise CorpusError(f"{path} looks like a binary file, not text; save the article as .txt or .md.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path} is not UTF-8 text (byte {exc.start}); re-save it as UTF-8.") from exc
-    if not text.strip():
-        raise CorpusError(f"{path} is empty; add the article's text or remove the file.")
-    return text
-
-
 def load_corpus(folder: Path, rules: CleaningRules | None = None) -> tuple[list[Document], list[Skipped]]:
     """Load every supported file below ``folder``, in a stable order.
 
     Files that cannot be used are returned as ``Skipped`` with a reason, so one
-    bad file never stops the rest. Raises CorpusError when nothing is usable.
+    bad file never stops the rest: unsupported, empty, binary, undecodable,
+    too large, nothing left after cleaning, or the same content as a file
+    already loaded. Raises CorpusError when nothing is usable.
     """
     if not folder.is_dir():
-        raise CorpusError(f"Corpus folder {folder} does not exist; create it and put .txt or .md articles in it.")
+        raise CorpusError(
+            f"Corpus folder {folder} does not exist; create it and put articles in it "
+            f"({', '.join(SUPPORTED)})."
+        )
     docs: list[Document] = []
     skipped: list[Skipped] = []
+    seen: dict[str, str] = {}
     for path in _files(folder):
         rel = path.relative_to(folder).as_posix()
-        if path.suffix.lower() not in SUPPORTED:
-            skipped.append(Skipped(rel, f"unsupported file type {path.suffix or '(none)'}; use .txt or .md"))
-            continue
         try:
-            doc = clean(read_text(path), rel, source=str(path), rules=rules)
+            src = read_source(path)
         except CorpusError as exc:
-            skipped.append(Skipped(rel, str(exc)))
+            skipped.append(Skipped(rel, _without_path(str(exc), path)))
             continue
+        doc = clean(src.text, rel, source=str(path), rules=rules, metadata=src.metadata, pages=src.pages)
         if not doc.text.strip():
             skipped.append(Skipped(rel, "nothing left after removing boilerplate"))
             continue
+        key = hashlib.sha256(fold(doc.text).encode()).hexdigest()
+        if key in seen:
+            skipped.append(Skipped(rel, f"same content as {seen[key]}; remove one of the two"))
+            continue
+        seen[key] = rel
         docs.append(doc)
     if not docs:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped) or "no files"
-        raise CorpusError(f"No usable articles in {folder} ({reasons}). Add .txt or .md files and run ingest again.")
+        raise CorpusError(f"No usable articles in {folder} ({reasons}). Add articles and run ingest again.")
     return docs, skipped
 
 
+def _without_path(message: str, path: Path) -> str:
+    for prefix in (f"{path}: ", f"{path.name}: "):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message
+
+
 def _files(folder: Path) -> Iterable[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )

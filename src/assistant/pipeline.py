@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -27,7 +28,7 @@ from assistant.errors import ConfigError, EmptyQuestionError
 from assistant.expansion import Expander, default_expander
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
-from assistant.schema import Answer, Chunk, Triage, Turn
+from assistant.schema import Answer, Chunk, Citation, Hit, Triage, Turn
 from assistant.store import SentenceRecord, Store, current_generation, read_manifest
 from assistant.triage import Triager
 
@@ -47,6 +48,15 @@ class IndexInfo:
     indexed_at: str | None
     corpus_version: str | None
     model: str | None
+
+
+def is_stale(meta: Mapping[str, str], max_age_days: int, today: date | None = None) -> bool:
+    """True when the document says when it was reviewed and that is too long ago."""
+    try:
+        reviewed = date.fromisoformat(str(meta.get("reviewed", ""))[:10])
+    except ValueError:
+        return False
+    return ((today or date.today()) - reviewed).days > max_age_days
 
 
 class Assistant:
@@ -118,6 +128,7 @@ class Assistant:
         for row, record in enumerate(records):
             by_chunk.setdefault(record.chunk_id, []).append((row, record))
         self._chunks = {c.chunk_id: c for c in chunks}
+        self._doc_meta = {d: dict(info.get("metadata", {})) for d, info in manifest.get("documents", {}).items()}
         self._sentences = by_chunk
         self._sentence_vectors = vectors
         self._encode = lru_cache(maxsize=512)(self._encode_uncached)
@@ -164,7 +175,7 @@ class Assistant:
                 extra={"refusal": refusal.name},
             )
         query = self.retrieval_query(message, history)
-        hits = tuple(self.retriever.retrieve(query, self.settings.k))
+        hits = self.collapse(self.retriever.retrieve(query, self.settings.k * 2))[: self.settings.k]
         evidence = self._evidence(query, hits)
         composed = self.answerer.compose(evidence)
         return self._answer(triage, composed)
@@ -183,7 +194,7 @@ class Assistant:
             answer=self.texts.abstention if composed.abstained else composed.answer,
             triage=triage,
             abstained=composed.abstained,
-            citations=() if composed.abstained else composed.citations,
+            citations=() if composed.abstained else tuple(self._provenance(c) for c in composed.citations),
             corpus_version=self.info.corpus_version,
             answerer=composed.answerer,
             extra=extra,
@@ -197,6 +208,36 @@ class Assistant:
         if previous and (len(question.split()) <= FOLLOW_UP_WORDS or _ANAPHORA.search(question)):
             question = f"{previous[-1].strip()[:MAX_QUERY_CHARS]} {question}"
         return self.expander.expand(question)
+
+    def _provenance(self, c: Citation) -> Citation:
+        """Add the document's front-matter provenance, and flag an out-of-date review."""
+        meta = {k: v for k, v in self._doc_meta.get(c.doc, {}).items()
+                if k in ("source_url", "date", "reviewed", "reviewed_by")}
+        return replace(c, source_meta=meta, stale=is_stale(meta, self.settings.review_max_age_days))
+
+    def collapse(self, hits: Sequence[Hit]) -> tuple[Hit, ...]:
+        """Merge near-duplicate passages into the best-ranked one.
+
+        Two passages are near-duplicates when, on average, each sentence of the
+        lower-ranked one has a sentence in the higher-ranked one with cosine
+        similarity of at least ``settings.near_duplicate``. The merged hit remembers the
+        others in ``also`` (they support the same content).
+        """
+        kept: list[Hit] = []
+        for hit in hits:
+            mine = self._vectors(hit.chunk.chunk_id)
+            for i, other in enumerate(kept):
+                theirs = self._vectors(other.chunk.chunk_id)
+                if len(mine) and len(theirs) and float((mine @ theirs.T).max(axis=1).mean()) >= self.settings.near_duplicate:
+                    kept[i] = replace(other, also=other.also + (hit.chunk.chunk_id,))
+                    break
+            else:
+                kept.append(hit)
+        return tuple(kept)
+
+    def _vectors(self, chunk_id: str) -> np.ndarray:
+        rows = [row for row, _ in self._sentences.get(chunk_id, [])]
+        return self._sentence_vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32)
 
     def _evidence(self, query: str, hits: Sequence[Any]) -> Evidence:
         qvec = np.asarray(self._encode(query), dtype=np.float32)

@@ -38,6 +38,7 @@ class Document:
     text: str
     source: str
     metadata: dict[str, str] = field(default_factory=dict)
+    pages: tuple[str, ...] = ()  # PDF page texts, to give each chunk its page number
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Chunk:
     text: str
     start: int
     end: int
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,16 @@ class Citation:
     score: float
     chunk_id: str = ""
     sentences: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
+    page: int | None = None
+    source_meta: dict[str, str] = field(default_factory=dict)  # source_url, date, reviewed, reviewed_by
+    stale: bool = False  # the document's review is older than the configured age
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **self.source_meta,
+            "page": self.page,
+            "stale": self.stale,
             "n": self.n,
             "doc": self.doc,
             "title": self.title,
@@ -103,6 +112,7 @@ class Citation:
             "score": round(float(self.score), 6),
             "chunk_id": self.chunk_id,
             "sentences": list(self.sentences),
+            "also": list(self.also),
         }
 
 

@@ -53,13 +53,16 @@ class SentenceRecord:
 
 
 def chunk_to_metadata(chunk: Chunk) -> dict[str, Any]:
-    return {
+    meta: dict[str, Any] = {
         "doc_id": chunk.doc_id,
         "title": chunk.title,
         "section": chunk.section,
         "start": chunk.start,
         "end": chunk.end,
     }
+    if chunk.page is not None:  # Chroma metadata cannot hold None
+        meta["page"] = chunk.page
+    return meta
 
 
 def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
@@ -71,6 +74,7 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         text=text,
         start=int(meta["start"]),
         end=int(meta["end"]),
+        page=int(meta["page"]) if meta.get("page") is not None else None,
     )
 
 
