@@ -7,7 +7,8 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.embedding import HashingEmbedder
 from assistant.indexing import ingest
-from assistant.pipeline import Assistant, is_stale
+from assistant.corpus import is_stale
+from assistant.pipeline import Assistant
 from tests.test_loaders import HTML, WARNING, _pdf
 
 LEAFLET_P2 = (

@@ -34,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--chunk-size", dest="chunk_size", type=int, help="maximum passage length in characters")
     ingest.add_argument("--dry-run", action="store_true", help="print what would change, touch nothing")
 
+    corpus = sub.add_parser("corpus", help="check the corpus folder")
+    corpus_sub = corpus.add_subparsers(dest="corpus_command", required=True)
+    lint = corpus_sub.add_parser("lint", help="report boilerplate, duplicates, thin sections, stale reviews")
+    lint.add_argument("--corpus", dest="corpus_dir", help="corpus folder (env ASSISTANT_CORPUS; default corpus/)")
+
     ask = sub.add_parser("ask", help="ask a question")
     _common(ask)
     ask.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
@@ -160,8 +165,19 @@ def render_text(answer: Answer) -> str:
     return "\n".join(parts)
 
 
+def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.lint import lint
+
+    findings = lint(settings)
+    for finding in findings:
+        print(finding)
+    print(f"{len(findings)} finding(s) in {settings.corpus_dir}.")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ingest": cmd_ingest,
+    "corpus": cmd_corpus,
     "ask": cmd_ask,
 }
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +41,7 @@ class CleaningRules:
     drop_lines: tuple[re.Pattern[str], ...]
     references_heading: re.Pattern[str]
     reference_line: re.Pattern[str]
+    lint_suspicious: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> CleaningRules:
@@ -49,6 +52,7 @@ class CleaningRules:
                 drop_lines=tuple(re.compile(p, re.IGNORECASE) for p in data["drop_lines"]),
                 references_heading=re.compile(data["references_heading"], re.IGNORECASE),
                 reference_line=re.compile(data["reference_line"], re.IGNORECASE),
+                lint_suspicious=tuple(re.compile(p, re.IGNORECASE) for p in data.get("lint_suspicious", [])),
             )
         except (OSError, yaml.YAMLError, KeyError, TypeError, re.error) as exc:
             raise DataFileError(
@@ -216,9 +220,10 @@ def load_corpus(folder: Path, rules: CleaningRules | None = None) -> tuple[list[
 
 
 def _without_path(message: str, path: Path) -> str:
-    for prefix in (f"{path}: ", f"{path.name}: "):
+    """Loader messages start with the file's path; the Skipped record already names it."""
+    for prefix in (str(path), path.name):
         if message.startswith(prefix):
-            return message[len(prefix):]
+            return message[len(prefix):].lstrip(": ")
     return message
 
 
@@ -227,3 +232,12 @@ def _files(folder: Path) -> Iterable[Path]:
         p for p in folder.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
+
+
+def is_stale(meta: Mapping[str, str], max_age_days: int, today: date | None = None) -> bool:
+    """True when the document says when it was reviewed and that is too long ago."""
+    try:
+        reviewed = date.fromisoformat(str(meta.get("reviewed", ""))[:10])
+    except ValueError:
+        return False
+    return ((today or date.today()) - reviewed).days > max_age_days

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +22,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer
 from assistant.config import Settings
+from assistant.corpus import is_stale
 from assistant.embedding import load_embedder
 from assistant.errors import ConfigError, EmptyQuestionError
 from assistant.expansion import Expander, default_expander
@@ -48,15 +48,6 @@ class IndexInfo:
     indexed_at: str | None
     corpus_version: str | None
     model: str | None
-
-
-def is_stale(meta: Mapping[str, str], max_age_days: int, today: date | None = None) -> bool:
-    """True when the document says when it was reviewed and that is too long ago."""
-    try:
-        reviewed = date.fromisoformat(str(meta.get("reviewed", ""))[:10])
-    except ValueError:
-        return False
-    return ((today or date.today()) - reviewed).days > max_age_days
 
 
 class Assistant:
