@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant import cli
-from assistant.store import Store
+from assistant.store import LocalLocation, open_served
 from assistant.embedding import HashingEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,11 +103,11 @@ def test_ingest_twice_changes_nothing_and_reports_skips(tmp_path: Path, capsys) 
     args = ["ingest", "--corpus", str(corpus), "--index", str(tmp_path / "idx"), "--model", "hashing"]
     code, out, _ = run(args, capsys)
     assert code == 0 and "Skipped broken.txt" in out
-    store = Store(tmp_path / "idx", HashingEmbedder())
+    store = open_served(LocalLocation(tmp_path / "idx"), HashingEmbedder())
     before = sorted(store.passage_ids())
     code, out, _ = run(args, capsys)
     assert code == 0 and "(0 embedded" in out
-    assert sorted(Store(tmp_path / "idx", HashingEmbedder()).passage_ids()) == before
+    assert sorted(open_served(LocalLocation(tmp_path / "idx"), HashingEmbedder()).passage_ids()) == before
 
 
 @pytest.mark.integration

@@ -17,7 +17,7 @@ from assistant.config import Settings
 from assistant.embedding import HashingEmbedder
 from assistant.indexing import ingest, make_plan
 from assistant.pipeline import Assistant
-from assistant.store import Store, current_generation, read_manifest
+from assistant.store import LocalLocation, open_served
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,17 +46,17 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def ids_by_doc(settings: Settings) -> dict[str, set[str]]:
-    return {d: set(info["chunk_ids"]) for d, info in read_manifest(settings.index_dir)["documents"].items()}
+    return {d: set(info["chunk_ids"]) for d, info in LocalLocation(settings.index_dir).manifest()["documents"].items()}
 
 
 def test_unchanged_corpus_embeds_nothing_and_keeps_the_generation(tmp_path: Path, corpus: Path) -> None:
     settings = settings_for(tmp_path, corpus)
     ingest(settings, HashingEmbedder())
-    served = current_generation(settings.index_dir)
+    served = LocalLocation(settings.index_dir).current()
     embedder = CountingEmbedder()
     report = ingest(settings, embedder)
     assert embedder.seen == [] and report.added == 0 and report.deleted == 0
-    assert current_generation(settings.index_dir) == served
+    assert LocalLocation(settings.index_dir).current() == served
     assert make_plan(settings).is_noop
 
 
@@ -92,7 +92,7 @@ def test_edit_add_delete_touch_only_those_documents(tmp_path: Path, corpus: Path
     assert sorted(embedder.seen) == sorted(expected)
     assert {c.doc_id for c in new_chunks} == {"pimples-after-microneedling.txt", "sunscreen.md"}
 
-    stored = Store(settings.index_dir, HashingEmbedder()).passage_ids()
+    stored = open_served(LocalLocation(settings.index_dir), HashingEmbedder()).passage_ids()
     assert stored == set().union(*after.values())
     assert not (before["micro-needling-gone-wrong.txt"] & stored)
 
@@ -105,7 +105,7 @@ def test_changed_chunk_size_rebuilds(tmp_path: Path, corpus: Path) -> None:
     assert plan.rebuild and len(plan.to_embed) == len(plan.chunks)
     report = ingest(smaller, HashingEmbedder())
     assert report.rebuilt
-    assert Store(settings.index_dir, HashingEmbedder()).passage_ids() == {c.chunk_id for c in plan.chunks}
+    assert open_served(LocalLocation(settings.index_dir), HashingEmbedder()).passage_ids() == {c.chunk_id for c in plan.chunks}
 
 
 def test_swap_in_a_different_corpus(tmp_path: Path, corpus: Path) -> None:
@@ -162,8 +162,8 @@ KILLABLE = textwrap.dedent(
 def test_a_killed_ingest_leaves_the_served_index_intact(tmp_path: Path, corpus: Path) -> None:
     settings = settings_for(tmp_path, corpus)
     ingest(settings, HashingEmbedder())
-    served = current_generation(settings.index_dir)
-    before = Store(settings.index_dir, HashingEmbedder()).passage_ids()
+    served = LocalLocation(settings.index_dir).current()
+    before = open_served(LocalLocation(settings.index_dir), HashingEmbedder()).passage_ids()
 
     marker = tmp_path / "midway"
     script = tmp_path / "killable.py"
@@ -176,14 +176,14 @@ def test_a_killed_ingest_leaves_the_served_index_intact(tmp_path: Path, corpus: 
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
 
-    assert current_generation(settings.index_dir) == served
+    assert LocalLocation(settings.index_dir).current() == served
     assistant = Assistant.load(settings, HashingEmbedder())
     assert assistant.store.passage_ids() == before
     assert not assistant.ask("a fever or chills following microneedling could indicate an infection").abstained
 
     report = ingest(Settings.resolve(env={}, flags={"corpus_dir": corpus, "index_dir": settings.index_dir, "model": "hashing", "chunk_size": 200}), HashingEmbedder())
     assert report.rebuilt
-    assert current_generation(settings.index_dir) != served
+    assert LocalLocation(settings.index_dir).current() != served
     leftovers = [p for p in settings.index_dir.glob("gen-*") if not (p / "manifest.json").exists()]
     assert leftovers == []
 

@@ -10,7 +10,6 @@ from assistant.embedding import HashingEmbedder
 from assistant.pipeline import Assistant
 from assistant.retrieval import BM25Retriever, HybridRetriever
 from assistant.schema import Chunk, Hit
-from assistant.store import Store
 
 MODES = ["bm25", "dense", "hybrid"]
 
@@ -18,7 +17,7 @@ MODES = ["bm25", "dense", "hybrid"]
 @pytest.fixture()
 def fake_assistant(hashing_settings) -> Assistant:
     embedder = HashingEmbedder()
-    return Assistant(hashing_settings, embedder, Store(hashing_settings.index_dir, embedder))
+    return Assistant(hashing_settings, embedder)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -44,6 +44,8 @@ class Settings:
     near_duplicate: float = 0.75
     review_max_age_days: int = 730
     answerer: str = "extractive"
+    chroma_host: str = ""
+    chroma_port: int = 8000
     host: str = "127.0.0.1"
     port: int = 7860
 
@@ -55,6 +57,8 @@ class Settings:
         "mode": "ASSISTANT_MODE",
         "k": "ASSISTANT_K",
         "answerer": "ASSISTANT_ANSWERER",
+        "chroma_host": "CHROMA_HOST",
+        "chroma_port": "CHROMA_PORT",
     }
 
     @classmethod
@@ -106,5 +110,6 @@ class Settings:
             raise ConfigError(f"chunk_size={self.chunk_size} is out of range; use 100 to 5000 characters.")
         if not 1 <= self.max_sentences <= 12:
             raise ConfigError(f"max_sentences={self.max_sentences} is out of range; use 1 to 12.")
-        if not 1 <= self.port <= 65535:
-            raise ConfigError(f"port={self.port} is not a valid TCP port.")
+        for name in ("port", "chroma_port"):
+            if not 1 <= getattr(self, name) <= 65535:
+                raise ConfigError(f"{name}={getattr(self, name)} is not a valid TCP port.")

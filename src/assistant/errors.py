@@ -39,3 +39,7 @@ class EmptyQuestionError(AssistantError):
     """The question is empty or only white space."""
 
     exit_code = 2
+
+
+class StoreUnavailableError(AssistantError):
+    """The vector store (a Chroma server) cannot be reached."""

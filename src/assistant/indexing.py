@@ -23,15 +23,7 @@ from assistant.chunking import chunk_documents, embedding_text
 from assistant.config import Settings
 from assistant.corpus import Skipped, load_corpus
 from assistant.schema import Chunk, Document
-from assistant.store import (
-    SentenceRecord,
-    Store,
-    current_generation,
-    new_generation,
-    publish,
-    read_manifest,
-    remove_old_generations,
-)
+from assistant.store import Location, SentenceRecord, Store, location_for
 from assistant.text import sentences
 
 Progress = Callable[[int, int], None]
@@ -109,11 +101,15 @@ def corpus_version(docs: dict[str, Any]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:12]
 
 
-def make_plan(settings: Settings) -> Plan:
-    """Compare the corpus folder with the served index. Reads files only; loads no model."""
+def location_of(settings: Settings) -> Location:
+    return location_for(settings.index_dir, settings.chroma_host or None, settings.chroma_port)
+
+
+def make_plan(settings: Settings, location: Location | None = None) -> Plan:
+    """Compare the corpus folder with the served index. Loads no model."""
     docs, skipped = load_corpus(settings.corpus_dir)
     chunks = chunk_documents(docs, settings.chunk_size)
-    old = read_manifest(settings.index_dir)
+    old = (location or location_of(settings)).manifest()
     config = {"model": settings.model, "chunk_size": settings.chunk_size, "schema": SCHEMA_VERSION}
     rebuild = old.get("config") != config
     old_docs: dict[str, Any] = {} if rebuild else old.get("documents", {})
@@ -143,8 +139,9 @@ def ingest(
 ) -> IngestReport:
     """Bring the index at ``settings.index_dir`` in line with ``settings.corpus_dir``."""
     started = time.perf_counter()
-    plan = plan or make_plan(settings)
-    old = read_manifest(settings.index_dir)
+    location = location_of(settings)
+    plan = plan or make_plan(settings, location)
+    old = location.manifest()
     doc_info = {
         d.doc_id: {
             "title": d.title,
@@ -155,15 +152,13 @@ def ingest(
         for d in plan.docs
     }
     version = corpus_version(doc_info)
-    served = current_generation(settings.index_dir)
+    served = location.current()
     if not (plan.is_noop and served is not None):
-        generation = new_generation(settings.index_dir, None if plan.rebuild else served)
-        store = Store(settings.index_dir, embedder, generation=generation)
+        store = location.new_generation(None if plan.rebuild else served, embedder)
         _embed_in_batches(store, plan.to_embed, progress)
         store.delete_passages(plan.to_delete)
-        publish(
-            settings.index_dir,
-            generation,
+        location.publish(
+            store.generation,
             {
                 "config": plan.config,
                 "corpus_dir": str(settings.corpus_dir),
@@ -173,7 +168,7 @@ def ingest(
                 "passages": len(plan.chunks),
             },
         )
-    remove_old_generations(settings.index_dir)
+    location.remove_old_generations()
     return IngestReport(
         documents=len(plan.docs),
         chunks=len(plan.chunks),

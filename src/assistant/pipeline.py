@@ -29,7 +29,9 @@ from assistant.expansion import Expander, default_expander
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
 from assistant.schema import Answer, Chunk, Citation, Hit, Triage, Turn
-from assistant.store import SentenceRecord, Store, current_generation, read_manifest
+from assistant.errors import StoreUnavailableError
+from assistant.indexing import location_of
+from assistant.store import Location, SentenceRecord, Store, open_served
 from assistant.triage import Triager
 
 # Retrieval looks at the start of a very long message only; triage reads all of it.
@@ -57,15 +59,17 @@ class Assistant:
         self,
         settings: Settings,
         embedder: Embeddings,
-        store: Store,
+        store: Store | None = None,
         triager: Triager | None = None,
         answerer: Answerer | None = None,
         texts: SafetyTexts | None = None,
         expander: Expander | None = None,
+        location: Location | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.store = store
+        self.location = location or location_of(settings)
+        self.store = store or open_served(self.location, embedder)
         self.triager = triager or Triager.from_file()
         self.texts = texts or default_texts()
         self.expander = expander or default_expander()
@@ -90,18 +94,19 @@ class Assistant:
 
             fallback = ExtractiveAnswerer(settings.abstain_threshold, settings.max_sentences)
             kwargs["answerer"] = make_answerer(settings.answerer, settings, fallback=fallback, env=env or {})
-        built_with = read_manifest(settings.index_dir).get("config", {}).get("model")
+        location = location_of(settings)
+        built_with = location.manifest().get("config", {}).get("model")
         if built_with and built_with != settings.model:
             raise ConfigError(
-                f"The index at {settings.index_dir} was built with model {built_with!r}, not {settings.model!r}. "
+                f"The index at {location.describe()} was built with model {built_with!r}, not {settings.model!r}. "
                 f"Use --model {built_with} or run `assistant ingest --model {settings.model}` to rebuild it."
             )
         embedder = embedder or load_embedder(settings.model)
-        return cls(settings, embedder, Store(settings.index_dir, embedder), **kwargs)
+        return cls(settings, embedder, open_served(location, embedder), location=location, **kwargs)
 
     def index_changed(self) -> bool:
         """True when ingest has published a newer index than the one loaded."""
-        served = current_generation(self.settings.index_dir)
+        served = self.location.current()
         return served is not None and served != self.store.generation
 
     def reload(self) -> None:
@@ -111,8 +116,8 @@ class Assistant:
         generation published by ingest is picked up without a restart.
         """
         if self.index_changed():
-            self.store = Store(self.settings.index_dir, self.embedder)
-        manifest = self.store.manifest()
+            self.store = open_served(self.location, self.embedder)
+        manifest = self.location.manifest()
         chunks = self.store.chunks()
         records, vectors = self.store.sentence_table()
         by_chunk: dict[str, list[tuple[int, SentenceRecord]]] = {}
@@ -166,7 +171,13 @@ class Assistant:
                 extra={"refusal": refusal.name},
             )
         query = self.retrieval_query(message, history)
-        hits = self.collapse(self.retriever.retrieve(query, self.settings.k * 2))[: self.settings.k]
+        try:
+            hits = self.collapse(self.retriever.retrieve(query, self.settings.k * 2))[: self.settings.k]
+        except StoreUnavailableError:
+            # Triage needs no store: the notice is still shown, with an honest answer.
+            return Answer(notice=self.texts.notice(triage.level), answer=self.texts.unavailable, triage=triage,
+                          abstained=True, corpus_version=self.info.corpus_version, answerer="unavailable",
+                          extra={"error": "knowledge base unavailable"})
         evidence = self._evidence(query, hits)
         composed = self.answerer.compose(evidence)
         return self._answer(triage, composed)

@@ -36,6 +36,7 @@ class SafetyTexts:
     disclaimer: str
     system_prompt: str
     system_prompt_version: int
+    unavailable: str = ""
     refusals: tuple[Refusal, ...] = ()
 
     @classmethod
@@ -50,6 +51,7 @@ class SafetyTexts:
                 disclaimer=str(data["disclaimer"]).strip(),
                 system_prompt=str(data["system_prompt"]["text"]).strip(),
                 system_prompt_version=int(data["system_prompt"]["version"]),
+                unavailable=str(data["unavailable"]).strip(),
                 refusals=tuple(
                     Refusal(
                         name=str(r["name"]),
@@ -62,7 +64,7 @@ class SafetyTexts:
         except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, re.error) as exc:
             raise DataFileError(
                 f"Safety texts {path} are malformed ({exc!r}). Each of notices.emergency, notices.urgent, "
-                "abstention, disclaimer, system_prompt.text and system_prompt.version must be set."
+                "abstention, unavailable, disclaimer, system_prompt.text and system_prompt.version must be set."
             ) from exc
         if not all(texts.notices.values()):
             raise DataFileError(f"Safety texts {path}: an escalation notice is empty; every tier needs its text.")

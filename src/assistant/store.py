@@ -1,40 +1,52 @@
 """The vector store: the one module that imports chromadb.
 
-An index folder holds generations and a pointer to the one being served::
+An index is a series of *generations* and a pointer to the one being served.
+Ingest builds a new generation beside the served one, then moves the pointer
+in one atomic step: a reader sees the old index or the new one, never a
+half-built one, and an ingest killed midway leaves the served index untouched.
+Each generation has two collections: ``passages`` (one record per chunk) and
+``sentences`` (one per sentence of a chunk, so answers are composed without
+re-embedding).
 
-    .assistant/index/
-      CURRENT                  "gen-20261121T195501-3f2a" (replaced atomically)
-      gen-20261121T195501-3f2a/
-        chroma/                Chroma PersistentClient: collections passages, sentences
-        manifest.json          what was indexed, with which model (written last)
+Two locations hold generations:
 
-``passages`` holds one record per chunk; ``sentences`` one per sentence of a
-chunk, so answers are composed without re-embedding. Ingest builds a new
-generation beside the served one and then swaps ``CURRENT``: a reader sees the
-old index or the new one, never a half-built one, and an ingest killed midway
-leaves the served index untouched.
+- ``LocalLocation`` (default): a folder, with a Chroma PersistentClient per
+  generation::
+
+      .assistant/index/
+        CURRENT                      "gen-20261121T195501-3f2a" (replaced atomically)
+        gen-20261121T195501-3f2a/
+          chroma/                    the collections
+          manifest.json              what was indexed, with which model (written first)
+
+- ``ServerLocation`` (``CHROMA_HOST``/``CHROMA_PORT``): a Chroma server over
+  HTTP, collections named ``<index>.<generation>.passages`` and the pointer
+  plus manifest in one record of ``<index>.meta``. Several stateless app
+  workers can share it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
 from langchain_chroma import Chroma
 from langchain_core.documents import Document as LCDocument
 from langchain_core.embeddings import Embeddings
 
-from assistant.errors import IndexMissingError
+from assistant.errors import IndexMissingError, StoreUnavailableError
 from assistant.schema import Chunk
 
 PASSAGES = "passages"
@@ -79,29 +91,13 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
 
 
 class Store:
-    """Chroma collections for one index folder.
+    """The two collections of one generation, on any Chroma client."""
 
-    >>> store = Store(Path("/tmp/idx"), embedder, create=True)  # doctest: +SKIP
-    """
-
-    def __init__(self, index_dir: Path, embedder: Embeddings, *, generation: Path | None = None) -> None:
-        """Open the served generation of ``index_dir``, or a given ``generation`` folder."""
-        self.index_dir = index_dir
-        if generation is None:
-            generation = current_generation(index_dir)
-            if generation is None:
-                raise IndexMissingError(
-                    f"No index at {index_dir}. Run `assistant ingest --index {index_dir}` first "
-                    "(or `make run`, which builds it)."
-                )
+    def __init__(self, client: Any, prefix: str, embedder: Embeddings, generation: str) -> None:
+        self._client = client
         self.generation = generation
-        generation.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
-            path=str(generation / "chroma"),
-            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True),
-        )
-        self.passages = self._collection(PASSAGES, embedder)
-        self.sentences = self._collection(SENTENCES, embedder)
+        self.passages = self._collection(prefix + PASSAGES, embedder)
+        self.sentences = self._collection(prefix + SENTENCES, embedder)
 
     def _collection(self, name: str, embedder: Embeddings) -> Chroma:
         return Chroma(
@@ -112,9 +108,6 @@ class Store:
         )
 
     # -- reading -----------------------------------------------------------
-
-    def manifest(self) -> dict[str, Any]:
-        return _read_json(self.generation / MANIFEST)
 
     def passage_ids(self) -> set[str]:
         return set(self.passages.get(include=[])["ids"])
@@ -134,7 +127,12 @@ class Store:
 
     def search(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]:
         """Nearest passages by cosine similarity (1 is identical)."""
-        results = self.passages.similarity_search_by_vector_with_relevance_scores(list(vector), k=k)
+        try:
+            results = self.passages.similarity_search_by_vector_with_relevance_scores(list(vector), k=k)
+        except Exception as exc:  # noqa: BLE001 - the HTTP client raises many kinds
+            raise StoreUnavailableError(
+                "The knowledge base is not reachable right now. Check that the Chroma server is running."
+            ) from exc
         return [
             (chunk_from_record(str(doc.id), doc.page_content, doc.metadata), 1.0 - float(distance))
             for doc, distance in results
@@ -170,23 +168,176 @@ class Store:
         self.passages.delete(ids=ids)
         self.sentences.delete(where={"chunk_id": {"$in": ids}})
 
+    def copy_from(self, other: Store) -> None:
+        """Copy every record (with its vector) of another generation into this one."""
+        for mine, theirs in ((self.passages, other.passages), (self.sentences, other.sentences)):
+            got = theirs.get(include=["documents", "metadatas", "embeddings"])
+            for i in range(0, len(got["ids"]), 1000):
+                mine._collection.upsert(
+                    ids=got["ids"][i : i + 1000],
+                    embeddings=got["embeddings"][i : i + 1000],
+                    documents=got["documents"][i : i + 1000],
+                    metadatas=got["metadatas"][i : i + 1000],
+                )
 
-def current_generation(index_dir: Path) -> Path | None:
-    """The generation folder being served, or None when there is no complete index."""
-    try:
-        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    generation = index_dir / name
-    if not name or "/" in name or not (generation / MANIFEST).exists():
-        return None
-    return generation
+
+class Location(Protocol):
+    """Where an index's generations live, and which one is served."""
+
+    def describe(self) -> str: ...
+    def current(self) -> str | None: ...
+    def manifest(self) -> dict[str, Any]: ...
+    def open(self, generation: str, embedder: Embeddings) -> Store: ...
+    def new_generation(self, base: str | None, embedder: Embeddings) -> Store: ...
+    def publish(self, generation: str, manifest: dict[str, Any]) -> None: ...
+    def remove_old_generations(self) -> list[str]: ...
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any]:
-    """The served generation's manifest ({} when there is no index)."""
-    generation = current_generation(index_dir)
-    return _read_json(generation / MANIFEST) if generation else {}
+def open_served(location: Location, embedder: Embeddings) -> Store:
+    """The served generation, or IndexMissingError saying how to build one."""
+    generation = location.current()
+    if generation is None:
+        raise IndexMissingError(
+            f"No index at {location.describe()}. Run `assistant ingest` with the same --index first "
+            "(or `make run`, which builds it)."
+        )
+    return location.open(generation, embedder)
+
+
+def _generation_name() -> str:
+    from datetime import datetime, timezone
+
+    return f"gen-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+class LocalLocation:
+    """Generations as folders under ``index_dir``; ``CURRENT`` names the served one."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+
+    def describe(self) -> str:
+        return str(self.index_dir)
+
+    def current(self) -> str | None:
+        try:
+            name = (self.index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        if not name or "/" in name or not (self.index_dir / name / MANIFEST).exists():
+            return None
+        return name
+
+    def manifest(self) -> dict[str, Any]:
+        name = self.current()
+        return _read_json(self.index_dir / name / MANIFEST) if name else {}
+
+    def open(self, generation: str, embedder: Embeddings) -> Store:
+        path = self.index_dir / generation / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+        return Store(client, "", embedder, generation)
+
+    def new_generation(self, base: str | None, embedder: Embeddings) -> Store:
+        name = _generation_name()
+        if base is not None:
+            # Copying the files is far cheaper than re-inserting every vector.
+            shutil.copytree(self.index_dir / base / "chroma", self.index_dir / name / "chroma")
+        return self.open(name, embedder)
+
+    def publish(self, generation: str, manifest: dict[str, Any]) -> None:
+        _write_atomically(self.index_dir / generation / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+        _write_atomically(self.index_dir / CURRENT, generation + "\n")
+
+    def remove_old_generations(self) -> list[str]:
+        """Keep the served generation and the one before it (a running app may still read it).
+
+        Leftovers of a killed ingest (no manifest, never published) go too.
+        """
+        served = self.current()
+        generations = sorted(p.name for p in self.index_dir.glob("gen-*") if p.is_dir())
+        complete = [g for g in generations if (self.index_dir / g / MANIFEST).exists()]
+        keep = set(complete[-KEEP_GENERATIONS:]) | ({served} if served else set())
+        removed = [g for g in generations if g not in keep]
+        for g in removed:
+            shutil.rmtree(self.index_dir / g, ignore_errors=True)
+        return removed
+
+
+class ServerLocation:
+    """Generations as collections on a Chroma server; a ``meta`` record names the served one."""
+
+    def __init__(self, host: str, port: int, name: str) -> None:
+        self.host, self.port = host, port
+        self.name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_") or "index"
+        try:
+            self._client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
+            self._meta = self._client.get_or_create_collection(f"{self.name}.meta", embedding_function=None)
+        except Exception as exc:  # noqa: BLE001 - connection errors come in many types
+            raise StoreUnavailableError(
+                f"Cannot reach the Chroma server at {host}:{port} ({type(exc).__name__}). "
+                "Start it (`chroma run --path DIR --port PORT`) or unset CHROMA_HOST to use a local index."
+            ) from exc
+
+    def describe(self) -> str:
+        return f"chroma://{self.host}:{self.port}/{self.name}"
+
+    def _pointer(self) -> dict[str, Any] | None:
+        got = self._meta.get(ids=["current"], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        return {"generation": got["metadatas"][0]["generation"], "manifest": json.loads(got["documents"][0])}
+
+    def current(self) -> str | None:
+        pointer = self._pointer()
+        return str(pointer["generation"]) if pointer else None
+
+    def manifest(self) -> dict[str, Any]:
+        pointer = self._pointer()
+        return pointer["manifest"] if pointer else {}
+
+    def open(self, generation: str, embedder: Embeddings) -> Store:
+        return Store(self._client, f"{self.name}.{generation}.", embedder, generation)
+
+    def new_generation(self, base: str | None, embedder: Embeddings) -> Store:
+        store = self.open(_generation_name(), embedder)
+        if base is not None:
+            store.copy_from(self.open(base, embedder))
+        return store
+
+    def publish(self, generation: str, manifest: dict[str, Any]) -> None:
+        # One record upsert: atomic on the server, so workers see old or new.
+        self._meta.upsert(
+            ids=["current"],
+            embeddings=[[0.0]],
+            documents=[json.dumps(manifest, sort_keys=True)],
+            metadatas=[{"generation": generation}],
+        )
+
+    def remove_old_generations(self) -> list[str]:
+        served = self.current()
+        prefix = f"{self.name}.gen-"
+        names = sorted({c.name.split(".")[1] for c in self._client.list_collections() if c.name.startswith(prefix)})
+        keep = set(names[-KEEP_GENERATIONS:]) | ({served} if served else set())
+        removed = [g for g in names if g not in keep]
+        for g in removed:
+            for suffix in (PASSAGES, SENTENCES):
+                try:
+                    self._client.delete_collection(f"{self.name}.{g}.{suffix}")
+                except (ChromaError, ValueError):
+                    pass
+        return removed
+
+
+def location_for(index_dir: Path, chroma_host: str | None = None, chroma_port: int = 8000) -> Location:
+    """The server when a Chroma host is configured, else the local folder."""
+    if chroma_host:
+        return ServerLocation(chroma_host, chroma_port, index_dir.name)
+    return LocalLocation(index_dir)
+
+
+def read_manifest(location: Location) -> dict[str, Any]:
+    return location.manifest()
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -206,39 +357,3 @@ def _write_atomically(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-
-
-def new_generation(index_dir: Path, base: Path | None) -> Path:
-    """A fresh generation folder, starting as a copy of ``base`` (or empty)."""
-    from datetime import datetime, timezone
-
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    generation = index_dir / f"gen-{stamp}-{uuid.uuid4().hex[:6]}"
-    if base is not None:
-        shutil.copytree(base / "chroma", generation / "chroma")
-    else:
-        generation.mkdir(parents=True)
-    return generation
-
-
-def publish(index_dir: Path, generation: Path, manifest: dict[str, Any]) -> None:
-    """Write the generation's manifest, then make it the served one (one atomic rename)."""
-    _write_atomically(generation / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
-    _write_atomically(index_dir / CURRENT, generation.name + "\n")
-
-
-def remove_old_generations(index_dir: Path) -> list[str]:
-    """Delete generations that are neither served nor the one just before it.
-
-    Leftovers of a killed ingest (no manifest, never published) go too.
-    """
-    served = current_generation(index_dir)
-    generations = sorted(p for p in index_dir.glob("gen-*") if p.is_dir())
-    complete = [p for p in generations if (p / MANIFEST).exists()]
-    keep = set(complete[-KEEP_GENERATIONS:]) | ({served} if served else set())
-    removed = []
-    for path in generations:
-        if path not in keep:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path.name)
-    return removed
