@@ -28,7 +28,7 @@ from assistant.text import sentences
 
 Progress = Callable[[int, int], None]
 BATCH = 32
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # bump when chunking or sentence splitting changes: forces a rebuild
 
 
 @dataclass(frozen=True)

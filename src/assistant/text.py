@@ -28,7 +28,9 @@ def sentences(text: str) -> Iterator[tuple[int, int, str]]:
         start = 0
         for boundary in _BOUNDARY.finditer(para):
             head = para[start : boundary.start() + 1].rstrip()
-            if head.lower().endswith(_ABBREVIATIONS):
+            last_word = head.rsplit(None, 1)[-1].lower() if head.strip() else ""
+            # subtle: compare the whole last word; "dermatologist." must not match "st."
+            if last_word in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.){1,3}", last_word):
                 continue
             yield from _emit(para, base, start, boundary.start())
             start = boundary.end()

@@ -1,0 +1,589 @@
+"""The Gradio chat UI: ``build_app(assistant) -> gr.Blocks`` and the HTML each message shows.
+
+This is the one module that imports gradio, and it does so inside ``build_app``
+and ``launch`` only, so the rendering helpers below import fast and are unit
+tested without a server.
+
+Safety of the markup: every string that comes from a user or a document is
+HTML-escaped here before it becomes part of a message; Gradio's sanitizer is a
+second line of defence, not the first. Each message is one line of HTML with
+no blank line in it, so Gradio's Markdown pass treats it as a single HTML block
+and never re-interprets ``*``, ``_`` or indentation in the escaped text.
+
+>>> render_user("<b>hi</b>")
+'<div class="mn-user">&lt;b&gt;hi&lt;/b&gt;</div>'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.corpus import is_heading, load_corpus
+from assistant.errors import AssistantError, EmptyQuestionError
+from assistant.feedback import REASONS, Feedback, FeedbackStore, Rating
+from assistant.schema import Answer, Citation, Turn
+from assistant.text import sentences
+
+# subtle: gradio reads this when it is first imported; the app never phones home.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from assistant.pipeline import Assistant
+
+log = logging.getLogger(__name__)
+
+TITLE = "Microneedling aftercare questions"
+GENERIC_ERROR = "Something went wrong; please try again."
+EMPTY_PROMPT = "Please type your question first, for example: “Is redness normal two days after microneedling?”"
+TIER_LABELS = {"emergency": "Emergency: get help now", "urgent": "Urgent: get checked by a professional today"}
+EXAMPLES = (
+    "Is it normal to be red and swollen two days after microneedling?",
+    "I got pimples after microneedling. How long do they last?",
+    "What are the signs of an infection after microneedling?",
+    "When can I wear makeup again after microneedling?",
+)
+STREAM_DELAY_S = 0.06  # between sentences: fast, but visibly progressive
+_MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_AFTER_MARKER = re.compile(r"(?<=\])\s+")
+_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+_MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def esc(text: str) -> str:
+    """Escape for HTML text and attributes; newlines become <br> so no blank line reaches Markdown."""
+    return escape(str(text), quote=True).replace("\r", "").replace("\n", "<br>")
+
+
+def render_user(text: str) -> str:
+    return f'<div class="mn-user">{esc(text)}</div>'
+
+
+def highlight(passage: str, quoted: Sequence[str]) -> str:
+    """The passage, escaped, with each quoted sentence wrapped in <mark>."""
+    spans: list[tuple[int, int]] = []
+    for sentence in quoted:
+        at = passage.find(sentence) if sentence else -1
+        if at >= 0:
+            spans.append((at, at + len(sentence)))
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        if start < pos:  # overlapping quotes: the earlier mark already covers it
+            start = pos
+        if start >= end:
+            continue
+        out += [esc(passage[pos:start]), f"<mark>{esc(passage[start:end])}</mark>"]
+        pos = end
+    out.append(esc(passage[pos:]))
+    return "".join(out)
+
+
+def split_units(answer_text: str) -> list[str]:
+    """The answer in the pieces it streams in: each ends after a [n] marker, and no text is dropped.
+
+    >>> split_units("Redness is normal. [1] See a doctor if it spreads [2]. Rest.")
+    ['Redness is normal. [1]', 'See a doctor if it spreads [2]. Rest.']
+    """
+    text = answer_text.strip()
+    pieces = [p for p in _AFTER_MARKER.split(text) if p]
+    if len(pieces) > 1:
+        return pieces
+    return [s for _, _, s in sentences(text)] or [text]
+
+
+def link_markers(escaped: str, prefix: str, numbers: set[int]) -> str:
+    """Turn [n] (and [n, m]) in escaped text into links to source n of this message."""
+
+    def link(match: re.Match[str]) -> str:
+        cited = [int(n) for n in re.findall(r"\d+", match.group(1))]
+        if not all(n in numbers for n in cited):
+            return match.group(0)  # a number with no source under it is left as plain text
+        return "".join(f'<a class="mn-cite" href="#{prefix}-src-{n}" title="Show source {n}">[{n}]</a>' for n in cited)
+
+    return _MARKERS.sub(link, escaped)
+
+
+def render_body(units: Sequence[str], prefix: str, numbers: set[int]) -> str:
+    """The answer's sentences, escaped, with their [n] markers linked to the sources below."""
+    return f'<div class="mn-body"><p>{link_markers(esc(" ".join(units)), prefix, numbers)}</p></div>'
+
+
+def render_notice(level: str, notice: str | None, signals: Sequence[str] = (), announce: bool = True) -> str:
+    """The escalation notice for a tier, or "" when there is none. Always rendered first."""
+    if not notice or level not in TIER_LABELS:
+        return ""
+    # role=alert only on the final frame, so a screen reader announces it once, not once per sentence.
+    role = ' role="alert"' if announce else ""
+    why = f'<p class="mn-why"><strong>Why:</strong> {esc("; ".join(signals))}</p>' if signals else ""
+    return (
+        f'<div class="mn-notice mn-notice-{level}"{role}>'
+        f'<p class="mn-notice-head">{esc(TIER_LABELS[level])}</p><p class="mn-notice-text">{esc(notice)}</p>{why}</div>'
+    )
+
+
+def render_document(text: str) -> str:
+    """A whole cleaned article: one paragraph per block, headings in bold."""
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+    return "".join(
+        f'<p class="mn-doc-h"><strong>{esc(b)}</strong></p>' if is_heading(b) else f"<p>{esc(b)}</p>" for b in blocks
+    )
+
+
+def render_sources(citations: Sequence[Citation], prefix: str, documents: Mapping[str, str]) -> str:
+    if not citations:
+        return ""
+    items = []
+    for c in citations:
+        doc = documents.get(c.doc)
+        whole = (
+            f'<details class="mn-doc"><summary>Read the whole article</summary>{render_document(doc)}</details>'
+            if doc
+            else ""
+        )
+        items.append(
+            f'<li id="{prefix}-src-{c.n}" class="mn-source">'
+            f'<p class="mn-source-head"><span class="mn-source-n">[{c.n}]</span> <strong>{esc(c.title)}</strong>'
+            f'<br><span class="mn-section">{esc(c.section)}</span></p>'
+            f'<blockquote class="mn-passage">{highlight(c.text, c.sentences)}</blockquote>{whole}</li>'
+        )
+    return f'<div class="mn-sources"><p class="mn-sources-title">Sources</p><ol>{"".join(items)}</ol></div>'
+
+
+def render_answer(
+    answer: Answer,
+    prefix: str,
+    disclaimer: str,
+    documents: Mapping[str, str] | None = None,
+    shown: int | None = None,
+) -> str:
+    """One assistant message: notice first, then the answer, its sources and the disclaimer.
+
+    ``shown`` limits the answer to its first sentences while it streams in;
+    sources, disclaimer and the copy button come with the complete answer.
+    """
+    units = split_units(answer.answer)
+    done = shown is None or shown >= len(units)
+    notice = render_notice(answer.triage.level, answer.notice, answer.triage.signals, announce=done)
+    body = render_body(units if done else units[:shown], prefix, {c.n for c in answer.citations})
+    if not done:
+        return f'<div class="mn-answer" id="{prefix}">{notice}{body}<p class="mn-pending">…</p></div>'
+    return (
+        f'<div class="mn-answer" id="{prefix}">{notice}{body}{render_sources(answer.citations, prefix, documents or {})}'
+        f'<p class="mn-disclaimer">{esc(disclaimer)}</p>'
+        '<button type="button" class="mn-copy">Copy answer</button></div>'
+    )
+
+
+def answer_frames(answer: Answer, prefix: str, disclaimer: str, documents: Mapping[str, str]) -> Iterator[str]:
+    """Successive renderings of an answer, one more sentence each time; the notice is in every frame."""
+    total = len(split_units(answer.answer))
+    for shown in range(1, total):
+        yield render_answer(answer, prefix, disclaimer, documents, shown)
+    yield render_answer(answer, prefix, disclaimer, documents)
+
+
+def render_pending(prefix: str) -> str:
+    return f'<div class="mn-answer" id="{prefix}"><p class="mn-pending">Looking through the sources…</p></div>'
+
+
+def render_error(message: str, prefix: str, notice_html: str = "") -> str:
+    """An error in place of an answer; an escalation notice, when triage produced one, stays on top."""
+    return f'<div class="mn-answer" id="{prefix}">{notice_html}<p class="mn-error" role="status">{esc(message)}</p></div>'
+
+
+def format_time(iso: str | None) -> str:
+    if not iso:
+        return "unknown"
+    try:
+        return datetime.fromisoformat(iso).strftime("%d %b %Y, %H:%M %Z").strip().rstrip(",")
+    except ValueError:
+        return iso
+
+
+def render_info(info: Any, titles: Sequence[str] = ()) -> str:
+    """The corpus panel: what is being served, and how fresh the index is."""
+    rows = [
+        ("Documents", str(info.documents)),
+        ("Passages", str(info.passages)),
+        ("Last indexed", format_time(info.indexed_at)),
+        ("Corpus version", info.corpus_version or "unknown"),
+        ("Embedding model", info.model or "unknown"),
+    ]
+    dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    docs = "".join(f"<li>{esc(t)}</li>" for t in titles)
+    return f'<div class="mn-info"><dl>{dl}</dl>{f"<p>Articles:</p><ul>{docs}</ul>" if docs else ""}</div>'
+
+
+def strip_markers(text: str) -> str:
+    """The answer as history for the next question: the [n] markers mean nothing without their sources."""
+    return re.sub(r"\s+", " ", _MARKERS.sub("", text)).replace(" .", ".").strip()
+
+
+# ---------------------------------------------------------------- state
+
+
+@dataclass
+class Exchange:
+    """One answered question, kept in the session so feedback can refer to it."""
+
+    question: str
+    history: tuple[Turn, ...]
+    answer: dict[str, Any]
+    feedback_id: int | None = None
+
+
+@dataclass
+class Session:
+    """Per-browser-session state: what is shown, and the raw turns the pipeline sees."""
+
+    messages: list[dict[str, str]] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+    exchanges: dict[int, Exchange] = field(default_factory=dict)
+    rating: tuple[int, Rating] | None = None  # (message index, thumbs) awaiting "Send feedback"
+
+
+class Service:
+    """What the UI does, without gradio: ask with streaming, reload, store feedback."""
+
+    def __init__(self, assistant: Assistant, feedback: FeedbackStore | None = None) -> None:
+        self.assistant = assistant
+        self.feedback = feedback
+        # Gradio runs handlers on worker threads; reload() swaps the index under ask().
+        self._lock = threading.Lock()
+        self.documents: dict[str, str] = {}
+        self.titles: list[str] = []
+        self._read_sources()
+
+    def _read_sources(self) -> None:
+        """Whole articles for "Read the whole article", from the corpus folder the settings name."""
+        try:
+            docs, _ = load_corpus(Path(self.assistant.settings.corpus_dir))
+            self.documents = {d.doc_id: d.text for d in docs}
+        except AssistantError as exc:
+            log.warning("Whole articles unavailable (%s); answers still show the cited passages.", exc)
+            self.documents = {}
+        try:
+            manifest = self.assistant.location.manifest()
+            self.titles = [str(d.get("title", doc_id)) for doc_id, d in sorted(manifest.get("documents", {}).items())]
+        except Exception:  # the panel is informative only; never fail the app for it
+            self.titles = []
+
+    def info_html(self) -> str:
+        return render_info(self.assistant.info, self.titles)
+
+    def reload(self) -> tuple[str, str]:
+        """Re-read the index; returns (panel html, status line)."""
+        try:
+            with self._lock:
+                self.assistant.reload()
+                self._read_sources()
+        except AssistantError as exc:
+            return self.info_html(), f"Could not reload: {exc}"
+        except Exception:
+            log.exception("reload failed")
+            return self.info_html(), GENERIC_ERROR
+        info = self.assistant.info
+        return self.info_html(), f"Reloaded: {info.documents} documents, {info.passages} passages."
+
+    def _fallback_notice(self, question: str, history: Sequence[Turn]) -> str:
+        """Triage alone, for when answering failed: the escalation must still be shown if it applies."""
+        try:
+            triage = self.assistant.triager.assess(question, history)
+            return render_notice(triage.level, self.assistant.texts.notice(triage.level), triage.signals)
+        except Exception:
+            log.exception("fallback triage failed")
+            return ""
+
+    def respond(self, message: str, session: Session) -> Iterator[tuple[Session, str]]:
+        """Yield (session, status) after each change to ``session.messages``."""
+        question = (message or "").strip()
+        if not question:
+            yield session, EMPTY_PROMPT
+            return
+        history = tuple(session.turns)
+        prefix = f"a{uuid.uuid4().hex[:8]}"
+        session.messages += [
+            {"role": "user", "content": render_user(question)},
+            {"role": "assistant", "content": render_pending(prefix)},
+        ]
+        index = len(session.messages) - 1
+        yield session, ""
+        try:
+            with self._lock:
+                answer = self.assistant.ask(question, history)
+        except EmptyQuestionError:
+            session.messages[index]["content"] = render_error(EMPTY_PROMPT, prefix)
+            yield session, ""
+            return
+        except AssistantError as exc:
+            session.messages[index]["content"] = render_error(str(exc), prefix, self._fallback_notice(question, history))
+            yield session, ""
+            return
+        except Exception:
+            log.exception("ask failed")
+            session.messages[index]["content"] = render_error(GENERIC_ERROR, prefix, self._fallback_notice(question, history))
+            yield session, ""
+            return
+        disclaimer = self.assistant.texts.disclaimer
+        for n, frame in enumerate(answer_frames(answer, prefix, disclaimer, self.documents)):
+            if n:
+                time.sleep(STREAM_DELAY_S)
+            session.messages[index]["content"] = frame
+            yield session, ""
+        session.turns += [Turn("user", question), Turn("assistant", strip_markers(answer.answer))]
+        session.exchanges[index] = Exchange(question, history, answer.to_dict())
+
+    def save_feedback(self, session: Session, reason: str | None, comment: str) -> str:
+        """Store the pending rating with its reason and comment; returns a line for the patient."""
+        if self.feedback is None or session.rating is None:
+            return ""
+        index, rating = session.rating
+        exchange = session.exchanges.get(index)
+        if exchange is None:
+            return "That message cannot be rated."
+        reason = reason if reason in REASONS and rating == "down" else None
+        comment = (comment or "").strip()
+        try:
+            if exchange.feedback_id is None:
+                exchange.feedback_id = self.feedback.add(
+                    Feedback(rating, exchange.question, exchange.history, exchange.answer, reason, comment)
+                )
+            else:
+                self.feedback.update(exchange.feedback_id, rating, reason, comment)
+        except AssistantError as exc:
+            return f"Your feedback could not be saved: {exc}"
+        session.rating = None
+        return "Thank you. Your feedback was saved for the team to review."
+
+
+# ---------------------------------------------------------------- gradio
+
+CSS = """
+.gradio-container { max-width: 860px !important; margin: 0 auto; }
+.mn-header h1 { font-size: 1.4rem; margin: 0 0 .25rem; }
+.mn-header p { margin: 0; }
+#mn-chat .md.chatbot { opacity: 1 !important; }  /* gradio dims messages to 0.8: too little contrast */
+#mn-chat .message, #mn-chat .message-content { max-width: 100%; overflow-wrap: anywhere; }
+#mn-chat .bot-row .message { width: 100%; }
+.mn-notice { border-radius: 8px; padding: .75rem .9rem; margin: 0 0 .75rem; }
+.mn-notice p { margin: 0 0 .35rem; }
+.mn-notice p:last-child { margin-bottom: 0; }
+.mn-notice-head { font-weight: 700; font-size: 1.05em; }
+#mn-chat .mn-notice-emergency, #mn-chat .mn-notice-emergency * { background: #a4161a; color: #ffffff !important; }
+.mn-notice-emergency { border: 3px solid #660708; }
+#mn-chat .mn-notice-urgent, #mn-chat .mn-notice-urgent * { background: #fff3cd; color: #3b2a00 !important; }
+.mn-notice-urgent { border: 2px solid #9a5b00; border-left-width: 8px; }
+.mn-body p { margin: 0 0 .5rem; }
+a.mn-cite { display: inline-block; min-width: 24px; min-height: 24px; padding: 0 3px; text-align: center;
+  font-weight: 600; text-decoration: underline; }
+a.mn-cite:focus-visible, .mn-copy:focus-visible, .mn-doc summary:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 2px; }
+#mn-chat mark { background: #ffe98a; color: #1a1a1a; padding: 0 2px; }
+.mn-sources { border-top: 1px solid var(--border-color-primary); margin-top: .75rem; padding-top: .5rem; }
+.mn-sources-title { font-weight: 700; margin: 0 0 .25rem; }
+#mn-chat .mn-sources ol { padding-left: 0 !important; list-style: none !important; margin: 0; }
+#mn-chat .mn-source { list-style: none !important; margin: 0 0 .75rem; scroll-margin-top: 40px; border-radius: 6px; }
+.mn-source:target { outline: 3px solid #1d4ed8; outline-offset: 3px; }
+.mn-source-head { margin: 0; }
+.mn-section { font-size: .9em; }
+#mn-chat blockquote.mn-passage { margin: .35rem 0; padding: .35rem .6rem; border-left: 3px solid #64748b; font-style: normal; }
+.mn-doc summary { cursor: pointer; min-height: 24px; text-decoration: underline; }
+.mn-doc-h { margin-top: .75rem; }
+.mn-disclaimer { font-size: .9em; margin: .5rem 0 0; }
+#mn-chat .mn-copy { margin-top: .5rem; padding: .3rem .8rem; min-height: 32px; border-radius: 6px; cursor: pointer;
+  border: 1px solid var(--border-color-primary); background: var(--button-secondary-background-fill);
+  color: var(--body-text-color); }
+.mn-pending { font-style: italic; }
+.mn-error { font-weight: 600; }
+.mn-info dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; margin: 0 0 .5rem; }
+.mn-info dt { font-weight: 600; }
+.mn-info dd { margin: 0; overflow-wrap: anywhere; }
+#mn-chat .message-row.bot-row { max-width: 100% !important; }
+#mn-chat .bot-row .flex-wrap, #mn-chat .bot-row .message { width: 100%; }
+@media (max-width: 480px) {
+  .gradio-container .main.app { padding-left: 8px !important; padding-right: 8px !important; }
+  #mn-chat .message-row.user-row { max-width: 90% !important; }
+  #mn-chat .message-row { margin-left: 2px !important; margin-right: 2px !important; }
+}
+"""
+
+# Copy a plain-text answer (the raw message is HTML), and show each new answer
+# from its top so an escalation notice is never scrolled out of sight.
+HEAD = """<script>
+(() => {
+  const parts = (root) => Array.from(root.querySelectorAll(
+    '.mn-notice, .mn-body, .mn-sources-title, .mn-source-head, .mn-disclaimer')).map((el) => el.innerText.trim());
+  async function copy(text) {
+    try { await navigator.clipboard.writeText(text); return true; } catch (e) {
+      const area = document.createElement('textarea');
+      area.value = text; area.setAttribute('readonly', ''); area.style.position = 'fixed'; area.style.opacity = '0';
+      document.body.appendChild(area); area.select();
+      const ok = document.execCommand('copy'); area.remove(); return ok;
+    }
+  }
+  document.addEventListener('click', async (event) => {
+    const button = event.target.closest && event.target.closest('.mn-copy');
+    if (!button) return;
+    const ok = await copy(parts(button.closest('.mn-answer')).join('\\n\\n'));
+    button.textContent = ok ? 'Copied' : 'Copy failed: select the text instead';
+    setTimeout(() => { button.textContent = 'Copy answer'; }, 2500);
+  });
+  const seen = new Set();
+  const scroller = (el) => { for (let p = el.parentElement; p && p.id !== 'mn-chat'; p = p.parentElement) {
+    if (/(auto|scroll)/.test(getComputedStyle(p).overflowY)) return p; }
+    return null; };
+  new MutationObserver(() => {
+    document.querySelectorAll('#mn-chat .mn-answer[id]').forEach((el) => {
+      if (seen.has(el.id)) return;
+      seen.add(el.id);
+      const box = scroller(el);
+      if (box) box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top - 56;
+    });
+  }).observe(document.documentElement, { childList: true, subtree: true });
+})();
+</script>"""
+
+
+def theme() -> Any:
+    import gradio as gr
+
+    # System fonts only: the default theme would fetch web fonts from the internet.
+    return gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=_FONTS, font_mono=_MONO).set(
+        button_primary_background_fill="#1d4ed8",
+        button_primary_background_fill_hover="#1e40af",
+        button_primary_text_color="#ffffff",
+        button_primary_background_fill_dark="#1d4ed8",
+        button_primary_text_color_dark="#ffffff",
+    )
+
+
+def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr.Blocks:
+    """The chat page. Feedback controls appear only when a feedback store is given."""
+    import gradio as gr
+
+    service = Service(assistant, feedback)
+
+    def shown(text: str) -> Any:
+        # An empty status line takes no room on a phone.
+        return gr.update(value=text, visible=bool(text))
+
+    def chat(message: str, session: Session) -> Iterator[tuple[Any, ...]]:
+        for session, status in service.respond(message, session):
+            yield [dict(m) for m in session.messages], "", shown(status), session
+
+    def ask_example(selection: gr.SelectData, session: Session) -> Iterator[tuple[Any, ...]]:
+        value = selection.value
+        yield from chat(value.get("text", "") if isinstance(value, dict) else str(value), session)
+
+    def clear() -> tuple[Any, ...]:
+        return [], "", shown(""), Session(), gr.update(visible=False)
+
+    def on_like(data: gr.LikeData, session: Session) -> tuple[Any, ...]:
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        if index not in session.exchanges or data.liked not in (True, False):
+            session.rating = None
+            return gr.update(visible=False), gr.update(), gr.update(), shown(""), session
+        rating: Rating = "up" if data.liked is True else "down"
+        session.rating = (index, rating)
+        title = "**Thank you. Anything to add?**" if rating == "up" else "**Sorry this answer did not help.**"
+        return gr.update(visible=True), title, gr.update(visible=rating == "down", value=None), shown(""), session
+
+    def on_send(session: Session, reason_value: str | None, comment_value: str) -> tuple[Any, ...]:
+        return gr.update(visible=False), shown(service.save_feedback(session, reason_value, comment_value)), "", session
+
+    # subtle: gradio finds its event-data parameters through typing.get_type_hints, which
+    # cannot see the local `gr` in postponed annotations; give it the real classes.
+    ask_example.__annotations__["selection"] = gr.SelectData
+    on_like.__annotations__["data"] = gr.LikeData
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        session = gr.State(Session())
+        gr.HTML(
+            f'<header class="mn-header"><h1>{esc(TITLE)}</h1><p>{esc(assistant.texts.disclaimer)} '
+            "Each number in an answer, like [1], links to the passage it quotes.</p></header>"
+        )
+        chatbot = gr.Chatbot(
+            label="Conversation",
+            elem_id="mn-chat",
+            height="62vh",
+            min_height=320,
+            autoscroll=False,  # the page script shows each new answer from its top instead
+            buttons=[],  # gradio's copy button would copy HTML; each answer has its own
+            latex_delimiters=[],
+            sanitize_html=True,
+            allow_tags=False,
+            group_consecutive_messages=False,
+            feedback_options=("Like", "Dislike") if feedback else None,
+            placeholder="Ask about redness, swelling, pimples, pain or other reactions after microneedling.",
+            examples=[{"text": q} for q in EXAMPLES],
+        )
+        with gr.Group(visible=False, elem_id="mn-feedback") as feedback_panel:
+            feedback_title = gr.Markdown("")
+            reason = gr.Radio(list(REASONS), label="What went wrong? (optional)", visible=False)
+            comment = gr.Textbox(label="Comment (optional)", lines=2, max_lines=6)
+            gr.Markdown("Sending saves this question, the answer and your comment for the team to review.")
+            send_feedback = gr.Button("Send feedback", variant="primary", size="sm")
+        feedback_status = gr.Markdown(visible=False)
+        textbox = gr.Textbox(
+            label="Your question",
+            placeholder="Type your question and press Enter",
+            lines=1,
+            max_lines=6,
+            submit_btn="Send",
+            elem_id="mn-input",
+            html_attributes=gr.InputHTMLAttributes(enterkeyhint="send", autocomplete="off"),
+        )
+        status = gr.Markdown(visible=False, elem_id="mn-status")
+        clear_button = gr.Button("Clear conversation", variant="secondary", size="sm")
+        with gr.Accordion("About the sources", open=False, elem_id="mn-corpus"):
+            info = gr.HTML(service.info_html())
+            reload_button = gr.Button("Reload index", size="sm")
+            reload_status = gr.Markdown("")
+
+        chat_outputs = [chatbot, textbox, status, session]
+        textbox.submit(chat, [textbox, session], chat_outputs, api_name="chat", concurrency_limit=8)
+        chatbot.example_select(ask_example, [session], chat_outputs, api_visibility="private", concurrency_limit=8)
+        for event in (clear_button.click, chatbot.clear):
+            event(clear, None, [*chat_outputs, feedback_panel], api_visibility="private")
+        reload_button.click(service.reload, None, [info, reload_status], api_name="reload")
+        if feedback is not None:
+            chatbot.like(on_like, [session], [feedback_panel, feedback_title, reason, feedback_status, session],
+                         api_visibility="private")
+            send_feedback.click(on_send, [session, reason, comment], [feedback_panel, feedback_status, comment, session],
+                                api_visibility="private")
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str, port: int, **overrides: Any) -> Any:
+    """Serve the app locally: no share link, no telemetry, no server-side rendering, no web fonts."""
+    options: dict[str, Any] = dict(
+        server_name=host,
+        server_port=port,
+        share=False,
+        inbrowser=False,
+        show_error=False,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        enable_monitoring=False,
+        footer_links=[],
+        theme=theme(),
+        # In <head>, unscoped: gradio prefixes launch(css=...) rules, which then miss its page padding.
+        head=f"<style>{CSS}</style>{HEAD}",
+    )
+    options.update(overrides)
+    return demo.queue(default_concurrency_limit=4).launch(**options)

@@ -1,0 +1,311 @@
+"""The chat in a real browser: Debian's chromium driven by Python playwright.
+
+These tests fail, never skip, when chromium is missing: CI installs it with
+``apt-get install -y chromium``. Screenshots go to ``test-artifacts/``
+(``red-flag-answer.png`` is the one the README embeds).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+RED_FLAG = "I have a fever and pus coming out of my cheek 3 days after microneedling"
+EMERGENCY = "my throat is swelling and it's hard to breathe after microneedling"
+PIMPLES = "Is it normal to get pimples after microneedling?"
+XSS = '<script>window.__xss=1</script> and <img src=x onerror="window.__xss=1"> is my skin ok?'
+HOSTILE_DOC = """Redness Guide <script>window.__xss=1</script>
+
+Redness <img src=x onerror="window.__xss=1">
+
+Some redness after microneedling is normal and usually fades within two days <img src=x onerror="window.__xss=1">. \
+A cool compress can soothe redness after microneedling <script>window.__xss=1</script> when the skin feels hot.
+
+Swelling
+
+Mild swelling after microneedling usually settles within a day or two. Sleeping with your head raised can help.
+"""
+WAIT_MS = 30_000
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(assistant: Any, feedback: Any = None) -> tuple[Any, str]:
+    from assistant import ui
+
+    demo = ui.build_app(assistant, feedback=feedback)
+    port = free_port()
+    ui.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    return demo, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def server(real_assistant) -> Iterator[str]:
+    demo, url = serve(real_assistant)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:
+    """A second app whose only source article tries to run script and inject markup."""
+    from assistant.config import Settings
+    from assistant.indexing import ingest
+    from assistant.pipeline import Assistant
+
+    base = tmp_path_factory.mktemp("hostile")
+    (base / "corpus").mkdir()
+    (base / "corpus" / "hostile.txt").write_text(HOSTILE_DOC, encoding="utf-8")
+    settings = Settings.resolve(env={}, flags={"corpus_dir": base / "corpus", "index_dir": base / "index"})
+    ingest(settings, real_embedder)
+    demo, url = serve(Assistant.load(settings, real_embedder))
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def feedback_server(real_assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    """The app with feedback switched on, storing into a fresh SQLite file."""
+    from assistant.feedback import FeedbackStore
+
+    store = FeedbackStore(tmp_path_factory.mktemp("feedback") / "feedback.sqlite")
+    demo, url = serve(real_assistant, store)
+    try:
+        yield url, store
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
+    if executable is None:
+        # Fail, never skip: a quietly skipped browser suite would hide an XSS or a hidden notice.
+        pytest.fail(
+            f"Chromium is not installed ({CHROMIUM} is missing). Install it with "
+            "`apt-get update && apt-get install -y chromium` (playwright cannot download browsers here)."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture()
+def page_at(browser: Any) -> Iterator[Any]:
+    """Open a URL in a fresh context; every request the page makes is recorded on ``page.requests``."""
+    contexts: list[Any] = []
+
+    def open_page(url: str, width: int = 1000, height: int = 900) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      permissions=["clipboard-read", "clipboard-write"])
+        contexts.append(context)
+        page = context.new_page()
+        page.requests = []
+        page.on("request", lambda request: page.requests.append(request.url))
+        page.goto(url)
+        page.wait_for_selector("#mn-input textarea", timeout=WAIT_MS)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def ask(page: Any, question: str) -> Any:
+    """Type a question, press Enter, wait for the complete answer; returns the answer element."""
+    done = page.locator("#mn-chat .mn-disclaimer, #mn-chat .mn-error").count()
+    page.fill("#mn-input textarea", question)
+    page.press("#mn-input textarea", "Enter")
+    page.wait_for_function(
+        f"document.querySelectorAll('#mn-chat .mn-disclaimer, #mn-chat .mn-error').length > {done}", timeout=WAIT_MS
+    )
+    return page.locator("#mn-chat .mn-answer").last
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
+def box(locator: Any) -> dict[str, float]:
+    found = locator.bounding_box()
+    assert found is not None, "element is not rendered"
+    return found
+
+
+def contrast(page: Any, selector: str) -> float:
+    """WCAG contrast ratio of an element's text against the background it sits on (0 if see-through)."""
+    return page.evaluate(
+        """(selector) => {
+          const el = document.querySelector(selector);
+          for (let p = el; p; p = p.parentElement) { if (getComputedStyle(p).opacity !== '1') return 0; }
+          let bg = el;
+          while (bg && /rgba\\(.*, 0\\)|transparent/.test(getComputedStyle(bg).backgroundColor)) bg = bg.parentElement;
+          const rgb = (c) => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+          const lum = (c) => { const [r, g, b] = rgb(c).map((v) => { v /= 255;
+            return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+          const back = bg ? getComputedStyle(bg).backgroundColor : 'rgb(255, 255, 255)';
+          const [a, b] = [lum(getComputedStyle(el).color), lum(back)].sort((x, y) => y - x);
+          return (a + 0.05) / (b + 0.05);
+        }""",
+        selector,
+    )
+
+
+def test_cited_answer_and_clicking_a_marker_reveals_its_passage(page_at: Any, server: str) -> None:
+    page = page_at(server)
+    answer = ask(page, PIMPLES)
+    marker = answer.locator("a.mn-cite").first
+    assert marker.is_visible()
+    assert answer.locator(".mn-source-head strong").first.inner_text().strip()
+    target = marker.get_attribute("href")
+    marker.click()
+    page.wait_for_function(f"location.hash === '{target}'", timeout=WAIT_MS)
+    source = page.locator(target)
+    chat = box(page.locator("#mn-chat"))
+    passage = box(source.locator("mark").first)
+    assert chat["y"] <= passage["y"] and passage["y"] + passage["height"] <= chat["y"] + chat["height"], (
+        "the cited passage was not scrolled into view"
+    )
+    shot(page, "citation-click.png")
+    outside = [url for url in page.requests if not url.startswith(server.rstrip("/"))]
+    assert outside == [], f"the page reached outside the app: {outside}"
+
+
+def test_red_flag_notice_sits_above_the_answer(page_at: Any, server: str) -> None:
+    page = page_at(server, 900, 1000)
+    answer = ask(page, RED_FLAG)
+    notice, body = box(answer.locator(".mn-notice-urgent")), box(answer.locator(".mn-body"))
+    assert notice["y"] + notice["height"] <= body["y"]
+    assert 0 <= notice["y"] < 1000, "the notice is scrolled out of sight"
+    assert "Why:" in answer.locator(".mn-why").inner_text()
+    for part in (".mn-notice-urgent .mn-notice-text", ".mn-body p", ".mn-passage", ".mn-disclaimer", "#mn-input label"):
+        assert contrast(page, part) >= 4.5, part
+    shot(page, "red-flag-answer.png")
+
+
+def test_emergency_notice_is_red_and_readable(page_at: Any, server: str) -> None:
+    page = page_at(server)
+    answer = ask(page, EMERGENCY)
+    background = answer.locator(".mn-notice-emergency").evaluate("el => getComputedStyle(el).backgroundColor")
+    red, green, blue = (int(v) for v in background[background.index("(") + 1 : -1].split(",")[:3])
+    assert red > 140 and green < 80 and blue < 80, background
+    assert contrast(page, ".mn-notice-emergency .mn-notice-text") >= 4.5
+    shot(page, "emergency-answer.png")
+
+
+def test_phone_width_has_no_horizontal_scrolling(page_at: Any, server: str) -> None:
+    page = page_at(server, 375, 740)
+    answer = ask(page, RED_FLAG)
+    width, client = page.evaluate("[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
+    assert width <= client, f"page is {width}px wide in a {client}px viewport"
+    notice, body = box(answer.locator(".mn-notice")), box(answer.locator(".mn-body"))
+    for part in (notice, body):
+        assert part["x"] >= 0 and part["x"] + part["width"] <= 375
+    assert 0 <= notice["y"] < 740 and notice["y"] + notice["height"] <= body["y"]
+    shot(page, "phone-375.png")
+
+
+def test_keyboard_only_tab_type_enter_and_follow_a_citation(page_at: Any, server: str) -> None:
+    page = page_at(server)
+    page.locator("body").focus()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement === document.querySelector('#mn-input textarea')"):
+            break
+    else:
+        pytest.fail("Tab never reached the question box")
+    page.keyboard.type(PIMPLES)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#mn-chat .mn-disclaimer", timeout=WAIT_MS)
+    page.locator("#mn-chat .mn-answer").last.locator("a.mn-cite").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("location.hash.includes('-src-')", timeout=WAIT_MS)
+
+
+def test_copy_answer_copies_plain_text(page_at: Any, server: str) -> None:
+    page = page_at(server)
+    answer = ask(page, RED_FLAG)
+    answer.locator(".mn-copy").click()
+    page.wait_for_function("document.querySelector('.mn-copy').textContent === 'Copied'", timeout=WAIT_MS)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("Urgent") and "Sources" in copied and "<" not in copied
+
+
+def test_user_message_cannot_run_script_or_inject_markup(page_at: Any, server: str) -> None:
+    page = page_at(server)
+    ask(page, XSS)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.locator('#mn-chat img[src="x"]').count() == 0
+    assert "<script>window.__xss=1</script>" in page.locator("#mn-chat .mn-user").last.inner_text()
+
+
+def test_document_cannot_run_script_or_inject_markup(page_at: Any, hostile_server: str) -> None:
+    page = page_at(hostile_server)
+    answer = ask(page, "Is some redness normal after microneedling?")
+    answer.locator(".mn-doc summary").first.click()  # render the whole article too
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.locator("#mn-chat script").count() == 0
+    # Shown as text, which proves it was escaped rather than merely stripped.
+    assert '<img src=x onerror="window.__xss=1">' in answer.locator(".mn-passage").inner_text()
+    assert "<script>" in answer.locator(".mn-source-head").inner_text()
+    shot(page, "hostile-document.png")
+
+
+def test_corpus_panel_shows_the_index(page_at: Any, server: str, real_assistant) -> None:
+    page = page_at(server)
+    page.get_by_text("About the sources").click()
+    panel = page.locator(".mn-info")
+    panel.wait_for(timeout=WAIT_MS)
+    assert "Documents" in panel.inner_text() and str(real_assistant.info.passages) in panel.inner_text()
+    page.get_by_role("button", name="Reload index").click()
+    page.get_by_text("Reloaded:").wait_for(timeout=WAIT_MS)
+
+
+def test_feedback_is_stored_only_when_the_patient_sends_it(page_at: Any, feedback_server: tuple[str, Any]) -> None:
+    url, store = feedback_server
+    page = page_at(url)
+    ask(page, PIMPLES)
+    page.get_by_role("button", name="Dislike").last.click()
+    page.get_by_role("button", name="Send feedback").wait_for(state="visible", timeout=WAIT_MS)
+    assert store.rows() == [], "a rating was stored before the patient chose to send it"
+    page.get_by_label("missed a warning sign").check()
+    page.get_by_label("Comment (optional)").fill("I also have a fever")
+    page.get_by_role("button", name="Send feedback").click()
+    page.get_by_text("Thank you").wait_for(timeout=WAIT_MS)
+    rows = [(r["rating"], r["reason"], r["comment"], r["question"]) for r in store.rows()]
+    assert rows == [("down", "missed a warning sign", "I also have a fever", PIMPLES)]
+
+
+def test_without_a_feedback_store_there_is_nothing_to_rate(page_at: Any, server: str) -> None:
+    page = page_at(server)
+    ask(page, PIMPLES)
+    assert page.get_by_role("button", name="Dislike").count() == 0
+    assert page.get_by_role("button", name="Like").count() == 0

@@ -1,0 +1,337 @@
+"""Fast tests of what the chat shows: escaping, citation links, notices, errors, feedback storage.
+
+No gradio server and no model: the rendering helpers and the ``Service`` the UI
+calls are plain Python, driven here with a scripted assistant.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from assistant import feedback as fb
+from assistant import ui
+from assistant.errors import AssistantError, IndexMissingError
+from assistant.safety import default_texts
+from assistant.schema import Answer, Citation, Triage, Turn
+from assistant.triage import Triager
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">'
+RED_FLAG = "I have a fever and pus coming out of my cheek 3 days after microneedling"
+TEXTS = default_texts()
+
+
+def citation(n: int, text: str, sentences: Sequence[str], title: str = "Pimples After Microneedling",
+             section: str = "What to Expect", doc: str = "pimples.txt") -> Citation:
+    return Citation(n=n, doc=doc, title=title, section=section, text=text, score=0.9, chunk_id=f"c{n}",
+                    sentences=tuple(sentences))
+
+
+def answer(level: str = "none", signals: Sequence[str] = (), **kwargs) -> Answer:
+    passage_1 = "Pimples are common.\n\nThey resolve within a week. Avoid picking them."
+    passage_2 = "Keep the skin clean."
+    defaults = dict(
+        notice=TEXTS.notice(level),  # type: ignore[arg-type]
+        answer="They resolve within a week. [1] Keep the skin clean. [2] Avoid picking them. [1]",
+        triage=Triage(level, tuple(signals)),  # type: ignore[arg-type]
+        abstained=False,
+        citations=(
+            citation(1, passage_1, ["They resolve within a week.", "Avoid picking them."]),
+            citation(2, passage_2, ["Keep the skin clean."], title="Aftercare", section="Cleansing", doc="care.txt"),
+        ),
+    )
+    defaults.update(kwargs)
+    return Answer(**defaults)  # type: ignore[arg-type]
+
+
+def assert_single_html_block(html: str) -> None:
+    # One line: Gradio's Markdown pass must see a single HTML block and leave the escaped text alone.
+    assert "\n" not in html
+    assert html.startswith("<div") and html.endswith("</div>")
+
+
+# ---------------------------------------------------------------- escaping
+
+
+def test_user_text_is_escaped_not_executed() -> None:
+    html = ui.render_user(HOSTILE + "\n\n**bold** [x](javascript:alert(1))")
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html and "onerror=&quot;" in html
+    assert_single_html_block(html)
+
+
+def test_everything_from_a_document_is_escaped() -> None:
+    hostile = citation(1, f"Redness is normal. {HOSTILE} Use a cold compress.", ["Redness is normal."],
+                       title=f"Title {HOSTILE}", section=f"Section {HOSTILE}", doc="bad.txt")
+    body = Answer(notice=None, answer=f"Redness is normal. [1] {HOSTILE} [1]", triage=Triage("none"),
+                  abstained=False, citations=(hostile,))
+    html = ui.render_answer(body, "p", TEXTS.disclaimer, {"bad.txt": f"Whole {HOSTILE}\n\nSecond paragraph."})
+    tags = set(re.findall(r"<\s*([a-zA-Z]+)", html))
+    assert tags <= {"div", "p", "a", "ol", "li", "span", "strong", "br", "blockquote", "mark", "details", "summary",
+                    "button"}, tags
+    assert "onerror=\"" not in html
+    assert html.count("&lt;script&gt;") == 5  # answer, title, section, passage, whole article
+    assert_single_html_block(html)
+
+
+def test_signals_and_errors_are_escaped() -> None:
+    assert "<script" not in ui.render_notice("urgent", TEXTS.notices["urgent"], [HOSTILE])
+    assert "<img" not in ui.render_error(HOSTILE, "p")
+
+
+# ---------------------------------------------------------------- citations
+
+
+def test_markers_link_to_sources_of_the_same_message() -> None:
+    html = ui.render_answer(answer(), "a1", TEXTS.disclaimer)
+    hrefs = re.findall(r'href="#([^"]+)"', html)
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    assert hrefs == ["a1-src-1", "a1-src-2", "a1-src-1"]
+    assert set(hrefs) <= ids
+
+
+def test_a_marker_without_a_source_is_not_a_link() -> None:
+    html = ui.render_body(["Said once. [3]"], "a1", {1})
+    assert "href" not in html and "Said once. [3]" in html
+
+
+def test_markers_inside_and_grouped_are_linked() -> None:
+    html = ui.render_body(["Redness [1] fades; see a doctor [1, 2]."], "a1", {1, 2})
+    assert html.count('class="mn-cite"') == 3 and 'href="#a1-src-2"' in html
+
+
+def test_sources_show_title_section_and_highlight_the_quoted_sentences() -> None:
+    html = ui.render_sources(answer().citations, "a1", {"pimples.txt": "Pimples\n\nThey resolve."})
+    assert "<strong>Pimples After Microneedling</strong>" in html and "What to Expect" in html
+    assert "<mark>They resolve within a week.</mark> <mark>Avoid picking them.</mark>" in html
+    assert "Pimples are common.<br><br>" in html  # not marked, paragraphs kept
+    assert html.count("<details") == 1  # only pimples.txt has its whole text here
+
+
+def test_highlight_survives_overlapping_and_missing_quotes() -> None:
+    assert ui.highlight("abc def ghi", ["abc def", "def ghi", "nowhere"]) == "<mark>abc def</mark><mark> ghi</mark>"
+    assert ui.highlight("a < b", []) == "a &lt; b"
+
+
+def test_split_units_never_drops_text() -> None:
+    assert ui.split_units("A is so. [1] B is so. [2] Unmarked tail.") == ["A is so. [1]", "B is so. [2]", "Unmarked tail."]
+    assert " ".join(ui.split_units(TEXTS.abstention)) == " ".join(TEXTS.abstention.split())
+    assert ui.split_units("Redness is normal. [1]") == ["Redness is normal. [1]"]
+
+
+def test_history_turns_drop_markers() -> None:
+    assert ui.strip_markers("Redness is normal. [1] Ice helps. [2]") == "Redness is normal. Ice helps."
+    assert ui.strip_markers("It fades [1, 2]. Rest.") == "It fades. Rest."
+
+
+# ---------------------------------------------------------------- notices
+
+
+@pytest.mark.parametrize(
+    ("level", "css", "label"),
+    [("emergency", "mn-notice-emergency", "Emergency"), ("urgent", "mn-notice-urgent", "Urgent")],
+)
+def test_notice_per_tier_comes_first_with_plain_reasons(level: str, css: str, label: str) -> None:
+    html = ui.render_answer(answer(level, ["fever or chills"]), "a1", TEXTS.disclaimer)
+    notice_at, body_at = html.index(css), html.index("mn-body")
+    assert notice_at < body_at
+    assert label in html and ui.esc(TEXTS.notices[level]) in html
+    assert "<strong>Why:</strong> fever or chills" in html
+    assert 'role="alert"' in html
+
+
+def test_no_notice_for_level_none() -> None:
+    assert ui.render_notice("none", None, ()) == ""
+    assert "mn-notice" not in ui.render_answer(answer(), "a1", TEXTS.disclaimer)
+
+
+def test_every_streamed_frame_starts_with_the_notice_and_the_last_is_complete() -> None:
+    full = answer("urgent", ["pus"])
+    frames = list(ui.answer_frames(full, "a1", TEXTS.disclaimer, {}))
+    assert len(frames) == 3
+    for frame in frames:
+        assert frame.index("mn-notice-urgent") < frame.index("mn-body")
+    assert "mn-sources" not in frames[0] and 'role="alert"' not in frames[0]  # announced once, at the end
+    assert frames[-1] == ui.render_answer(full, "a1", TEXTS.disclaimer, {})
+    assert ui.esc(TEXTS.disclaimer) in frames[-1] and "mn-copy" in frames[-1]
+
+
+def test_abstention_has_no_sources_but_keeps_the_disclaimer() -> None:
+    html = ui.render_answer(answer(answer=TEXTS.abstention, abstained=True, citations=()), "a1", TEXTS.disclaimer)
+    assert "mn-sources" not in html and ui.esc(TEXTS.disclaimer) in html
+
+
+def test_corpus_panel_lists_counts_and_titles() -> None:
+    info = SimpleNamespace(documents=3, passages=41, indexed_at="2025-01-02T03:04:05+00:00",
+                           corpus_version="abc", model="all-MiniLM-L6-v2")
+    html = ui.render_info(info, ["A <b>title</b>"])
+    assert "<dd>3</dd>" in html and "<dd>41</dd>" in html and "02 Jan 2025, 03:04 UTC" in html
+    assert "A &lt;b&gt;title&lt;/b&gt;" in html
+
+
+# ---------------------------------------------------------------- the service behind the UI
+
+
+class ScriptedAssistant:
+    """Just enough of Assistant for the UI: ``ask`` returns or raises what the test says."""
+
+    def __init__(self, reply: Answer | Exception) -> None:
+        self.reply = reply
+        self.settings = SimpleNamespace(corpus_dir=ROOT / "corpus")
+        self.store = SimpleNamespace(manifest=lambda: {"documents": {"a.txt": {"title": "A"}}})
+        self.info = SimpleNamespace(documents=1, passages=2, indexed_at=None, corpus_version=None, model=None)
+        self.texts = TEXTS
+        self.triager = Triager.from_file()
+        self.asked: list[tuple[str, tuple[Turn, ...]]] = []
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        self.asked.append((question, tuple(history)))
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return self.reply
+
+    def reload(self) -> None:
+        raise IndexMissingError("No index at /nowhere. Run `assistant ingest` first.")
+
+
+def run(service: ui.Service, message: str, session: ui.Session | None = None) -> tuple[ui.Session, list[str]]:
+    session = session or ui.Session()
+    statuses = [status for _, status in service.respond(message, session)]
+    return session, statuses
+
+
+def test_empty_message_gets_a_gentle_prompt_and_asks_nothing() -> None:
+    assistant = ScriptedAssistant(answer())
+    session, statuses = run(ui.Service(assistant), "   ")  # type: ignore[arg-type]
+    assert statuses == [ui.EMPTY_PROMPT] and session.messages == [] and assistant.asked == []
+
+
+def test_answer_streams_and_history_is_kept() -> None:
+    assistant = ScriptedAssistant(answer())
+    service = ui.Service(assistant)  # type: ignore[arg-type]
+    session, statuses = run(service, "do pimples go away?")
+    assert len(statuses) == 1 + 3  # pending frame, then one frame per sentence
+    assert session.turns[-1] == Turn("assistant", "They resolve within a week. Keep the skin clean. Avoid picking them.")
+    run(service, "how long?", session)
+    assert assistant.asked[-1][1][0] == Turn("user", "do pimples go away?")
+    assert set(session.exchanges) == {1, 3}
+
+
+def test_assistant_error_is_shown_as_is() -> None:
+    service = ui.Service(ScriptedAssistant(AssistantError("The index is being rebuilt; try again in a minute.")))  # type: ignore[arg-type]
+    session, _ = run(service, "is redness normal?")
+    assert "The index is being rebuilt; try again in a minute." in session.messages[-1]["content"]
+
+
+def test_unexpected_error_hides_the_traceback_but_not_the_escalation() -> None:
+    service = ui.Service(ScriptedAssistant(RuntimeError("chroma exploded at line 42")))  # type: ignore[arg-type]
+    session, _ = run(service, RED_FLAG)
+    shown = session.messages[-1]["content"]
+    assert ui.GENERIC_ERROR in shown and "chroma" not in shown and "Traceback" not in shown
+    assert shown.index("mn-notice-urgent") < shown.index(ui.GENERIC_ERROR)
+    assert session.turns == []  # a failed turn is not history
+
+
+def test_reload_failure_says_what_to_do() -> None:
+    _, line = ui.Service(ScriptedAssistant(answer())).reload()  # type: ignore[arg-type]
+    assert "Run `assistant ingest` first" in line
+
+
+# ---------------------------------------------------------------- feedback
+
+
+def test_no_feedback_database_means_nothing_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert fb.open_store(None) is None and fb.open_store("  ") is None
+    service = ui.Service(ScriptedAssistant(answer()), feedback=None)  # type: ignore[arg-type]
+    session, _ = run(service, "do pimples go away?")
+    session.rating = (1, "down")
+    assert service.save_feedback(session, fb.REASONS[0], "it missed my fever") == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_feedback_is_stored_when_enabled_and_updated_not_duplicated(tmp_path: Path) -> None:
+    store = fb.open_store(tmp_path / "fb.sqlite")
+    assert store is not None
+    service = ui.Service(ScriptedAssistant(answer()), feedback=store)  # type: ignore[arg-type]
+    session, _ = run(service, "do pimples go away?")
+    session.rating = (1, "down")
+    assert "saved" in service.save_feedback(session, "did not answer", "  too short ")
+    session.rating = (1, "down")
+    service.save_feedback(session, fb.MISSED_WARNING, "I had a fever")
+    rows = store.rows()
+    assert len(rows) == 1
+    assert rows[0]["reason"] == fb.MISSED_WARNING and rows[0]["comment"] == "I had a fever"
+    assert rows[0]["question"] == "do pimples go away?" and rows[0]["answer"]["citations"][0]["n"] == 1
+
+
+def test_a_reason_is_only_kept_with_a_thumbs_down(tmp_path: Path) -> None:
+    store = fb.FeedbackStore(tmp_path / "fb.sqlite")
+    service = ui.Service(ScriptedAssistant(answer()), feedback=store)  # type: ignore[arg-type]
+    session, _ = run(service, "do pimples go away?")
+    session.rating = (1, "up")
+    service.save_feedback(session, "unsafe advice", "")
+    assert store.rows()[0]["rating"] == "up" and store.rows()[0]["reason"] is None
+
+
+def test_unknown_reason_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(fb.FeedbackError, match="choose one of"):
+        fb.Feedback("down", "q", (), {}, reason="meh")
+
+
+def test_export_turns_feedback_into_eval_cases(tmp_path: Path) -> None:
+    store = fb.FeedbackStore(tmp_path / "fb.sqlite")
+    history = (Turn("user", "i had microneedling"), Turn("assistant", "Redness is normal."))
+    missed = answer().to_dict()
+    store.add(fb.Feedback("down", "pus on my cheek?", history, missed, fb.MISSED_WARNING, "I have a fever\ntoo"))
+    store.add(fb.Feedback("down", "can i ice it", (), answer(abstained=True).to_dict(), "did not answer"))
+    store.add(fb.Feedback("up", "fever?", (), answer("urgent").to_dict()))
+    store.add(fb.Feedback("down", "dose?", (), answer().to_dict(), "unsafe advice", "named a dose"))
+    out = tmp_path / "cases" / "feedback.jsonl"
+    assert fb.export_cases(store.path, out) == 4
+    cases = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert cases[0] == {
+        "id": "fb00001", "question": "pus on my cheek?",
+        "history": [{"role": "user", "content": "i had microneedling"}, {"role": "assistant", "content": "Redness is normal."}],
+        "gold": [], "expect": "answer", "split": "test", "why": "feedback: missed a warning sign: I have a fever too",
+        "level": "urgent",
+    }
+    assert cases[1]["expect"] == "answer" and "level" not in cases[1]
+    assert cases[2]["expect"] == "answer" and cases[2]["level"] == "urgent" and cases[2]["why"] == "feedback: liked: "
+    assert cases[3]["expect"] == "abstain"
+
+
+def test_export_without_a_database_says_how_to_collect(tmp_path: Path) -> None:
+    with pytest.raises(fb.FeedbackError, match="--feedback-db"):
+        fb.export_cases(tmp_path / "missing.sqlite", tmp_path / "out.jsonl")
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+# ---------------------------------------------------------------- app.py
+
+
+def load_app_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("app_entry", ROOT / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_app_without_an_index_says_how_to_build_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = load_app_module().main(["--index", str(tmp_path / "none"), "--model", "hashing", "--port", "1"])
+    assert code == IndexMissingError.exit_code
+    assert "assistant ingest" in capsys.readouterr().err
+
+
+def test_app_reads_the_feedback_flag_at_the_edge() -> None:
+    args = load_app_module().build_parser().parse_args(["--feedback-db", "fb.sqlite", "--mode", "bm25"])
+    assert args.feedback_db == "fb.sqlite" and args.mode == "bm25"
