@@ -1,4 +1,4 @@
-"""Run the chat UI: ``python app.py [--index DIR] [--host H] [--port N] [--model M] [--mode M] [--feedback-db PATH]``.
+"""Run the chat UI: ``python app.py [--index DIR] [--host H] [--port N] [--model M] [--mode M] [--answerer A] [--feedback-db PATH]``.
 
 Layout lives in ``assistant.ui``; this file only reads the command line and
 the environment (the edges), builds Settings, and serves the page.
@@ -28,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="embedding model name or local folder (env ASSISTANT_MODEL)")
     parser.add_argument("--mode", choices=MODES, help="retrieval mode (env ASSISTANT_MODE; default hybrid)")
     parser.add_argument(
+        "--answerer",
+        help="extractive (default), ollama:MODEL, openai:MODEL or hf:FOLDER (env ASSISTANT_ANSWERER)",
+    )
+    parser.add_argument(
         "--feedback-db",
         help=f"store patients' feedback, with the rated question and answer, in this SQLite file "
         f"(env {FEEDBACK_ENV}); off when not given",
@@ -44,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.resolve(env=os.environ, flags=vars(args))
         store = feedback.open_store(args.feedback_db or os.environ.get(FEEDBACK_ENV))
         print(f"Loading the index at {settings.index_dir} ...", file=sys.stderr)
-        demo = ui.build_app(Assistant.load(settings), feedback=store)
+        demo = ui.build_app(Assistant.load(settings, env=os.environ), feedback=store)
         if store is not None:
             print(f"Feedback is on: stored in {store.path}", file=sys.stderr)
         print(f"Serving on http://{settings.host}:{settings.port} (press Ctrl+C to stop)", file=sys.stderr)

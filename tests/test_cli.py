@@ -126,3 +126,19 @@ def test_console_script_end_to_end(real_settings) -> None:
     first, second = [json.loads(x) for x in proc.stdout.splitlines()]
     assert first["triage"]["level"] == "emergency"
     assert second["citations"] and not second["abstained"]
+
+
+def test_feedback_export_makes_eval_cases(tmp_path: Path, capsys) -> None:
+    from assistant import feedback as fb
+
+    store = fb.FeedbackStore(tmp_path / "fb.sqlite")
+    missed = {"notice": None, "answer": "Redness is normal. [1]", "triage": {"level": "none", "signals": []},
+              "abstained": False, "citations": []}
+    store.add(fb.Feedback("down", "my cheek is hot and red on day 4", (), missed, fb.MISSED_WARNING, "missed it"))
+    out = tmp_path / "evals" / "feedback.jsonl"
+    code, stdout, _ = run(["feedback", "export", "--db", str(store.path), "--out", str(out)], capsys)
+    assert code == 0 and "Wrote 1 eval case" in stdout
+    case = json.loads(out.read_text(encoding="utf-8"))
+    assert case["question"] == "my cheek is hot and red on day 4" and case["level"] == "urgent"
+    code, _, err = run(["feedback", "export", "--db", str(tmp_path / "none.sqlite"), "--out", str(out)], capsys)
+    assert code == 1 and "No feedback database" in err and "--feedback-db" in err

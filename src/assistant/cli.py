@@ -39,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     lint = corpus_sub.add_parser("lint", help="report boilerplate, duplicates, thin sections, stale reviews")
     lint.add_argument("--corpus", dest="corpus_dir", help="corpus folder (env ASSISTANT_CORPUS; default corpus/)")
 
+    fb = sub.add_parser("feedback", help="work with feedback stored by the chat (when enabled)")
+    fb_sub = fb.add_subparsers(dest="feedback_command", required=True)
+    export = fb_sub.add_parser("export", help="turn feedback into eval cases (JSONL, the eval suite's format)")
+    export.add_argument("--db", required=True, help="the feedback SQLite file (as given to app.py --feedback-db)")
+    export.add_argument("--out", required=True, help="JSONL file to write, e.g. evals/feedback.jsonl")
+
     ask = sub.add_parser("ask", help="ask a question")
     _common(ask)
     ask.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
@@ -175,7 +181,18 @@ def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from assistant.feedback import export_cases
+
+    count = export_cases(Path(args.db), Path(args.out))
+    print(f"Wrote {count} eval case(s) to {args.out}. Review them, add gold sentences where needed, then run `assistant eval`.")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "feedback": cmd_feedback,
     "ingest": cmd_ingest,
     "corpus": cmd_corpus,
     "ask": cmd_ask,
