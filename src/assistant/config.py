@@ -42,6 +42,8 @@ class Settings:
     abstain_threshold: float = 0.35
     max_sentences: int = 4
     near_duplicate: float = 0.75
+    diversity: float = 0.5
+    sentence_spread: float = 0.4
     review_max_age_days: int = 730
     answerer: str = "extractive"
     chroma_host: str = ""
