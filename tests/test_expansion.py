@@ -46,4 +46,11 @@ def test_follow_up_uses_the_previous_user_turn(hashing_settings) -> None:
     query = assistant.retrieval_query("how long should that last?", history)
     assert "pimples" in query and "how long should that last?" in query
     standalone = "what is the recommended spacing between microneedling sessions for best results"
-    assert assistant.retrieval_query(standalone, history).startswith(standalone)
+    assert assistant.contextual_question(standalone, history) == standalone
+    assert "microneedling" not in assistant.retrieval_query(standalone, history)  # the corpus's own subject
+
+
+def test_subject_is_stripped_unless_nothing_else_is_left() -> None:
+    expander = default_expander()
+    assert expander.without_subject("does microneedling work on stretch marks") == "does work on stretch marks"
+    assert expander.without_subject("what is microneedling?") == "what is microneedling?"

@@ -27,3 +27,10 @@ def test_fold_and_contains() -> None:
     assert fold("It’s  “fine”\u00a0now") == "it's \"fine\" now"
     assert contains_sentence("Some text. It’s normal to be red. More.", "It's normal to be red.")
     assert words("Crème BRÛLÉE, 9/10!") == ["creme", "brulee", "9", "10"]
+
+
+def test_safe_text() -> None:
+    from assistant.text import safe_text
+
+    assert safe_text("fever\ud800 and pus\x00") == "fever? and pus "
+    assert safe_text("normal text, émoji 🤒") == "normal text, émoji 🤒"

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
+from assistant import cli_eval
 from assistant.config import MODES, Settings
 from assistant.errors import AssistantError, EmptyQuestionError
 from assistant.schema import Answer, Turn
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     out = ask.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object")
     out.add_argument("--jsonl", action="store_true", help="read JSON lines from stdin, write one object per line")
+    cli_eval.add_parser(sub)
     return parser
 
 
@@ -193,6 +195,7 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "feedback": cmd_feedback,
+    "eval": cli_eval.run,
     "ingest": cmd_ingest,
     "corpus": cmd_corpus,
     "ask": cmd_ask,

@@ -19,11 +19,13 @@ import yaml
 
 from assistant.config import DATA_DIR
 from assistant.errors import DataFileError
+from assistant.retrieval import query_terms
 
 
 @dataclass(frozen=True)
 class Expander:
     rules: tuple[tuple[re.Pattern[str], str], ...]
+    strip: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> Expander:
@@ -31,11 +33,20 @@ class Expander:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             rules = tuple((re.compile(r["match"], re.IGNORECASE), str(r["add"])) for r in data["expansions"])
+            strip = tuple(re.compile(p, re.IGNORECASE) for p in data.get("strip", []))
         except (OSError, yaml.YAMLError, KeyError, TypeError, re.error) as exc:
             raise DataFileError(
                 f"Query expansions {path} are malformed ({exc!r}); each entry needs 'match' (a regex) and 'add'."
             ) from exc
-        return cls(rules)
+        return cls(rules, strip)
+
+    def without_subject(self, query: str) -> str:
+        """The query with the corpus's own subject removed, unless that would empty it."""
+        stripped = query
+        for pattern in self.strip:
+            stripped = pattern.sub(" ", stripped)
+        stripped = re.sub(r"\s+", " ", stripped).strip()
+        return stripped if len(query_terms(stripped)) >= 1 else query
 
     def terms(self, query: str) -> list[str]:
         added: list[str] = []
@@ -45,6 +56,7 @@ class Expander:
         return added
 
     def expand(self, query: str) -> str:
+        query = self.without_subject(query)
         extra = self.terms(query)
         return f"{query} {' '.join(extra)}" if extra else query
 

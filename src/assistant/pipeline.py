@@ -26,6 +26,7 @@ from assistant.corpus import is_stale
 from assistant.embedding import load_embedder
 from assistant.errors import ConfigError, EmptyQuestionError
 from assistant.expansion import Expander, default_expander
+from assistant.text import safe_text
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
 from assistant.schema import Answer, Chunk, Citation, Hit, Triage, Turn
@@ -160,7 +161,8 @@ class Assistant:
         """Answer one message. Raises EmptyQuestionError for an empty message."""
         if not isinstance(question, str) or not question.strip():
             raise EmptyQuestionError("The question is empty. Type a question about your skin after microneedling.")
-        message = question.strip()[:MAX_MESSAGE_CHARS]
+        message = safe_text(question).strip()[:MAX_MESSAGE_CHARS]
+        history = [Turn(t.role, safe_text(t.content)) for t in history]
         triage = self.triager.assess(message, history)
 
         refusal = self.texts.refusal(message)

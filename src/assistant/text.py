@@ -62,3 +62,12 @@ def words(text: str) -> list[str]:
 def contains_sentence(passage: str, sentence: str) -> bool:
     """True when ``sentence`` appears in ``passage`` after folding (survives re-chunking)."""
     return fold(sentence) in fold(passage)
+
+
+def safe_text(text: str) -> str:
+    r"""Replace lone surrogates and NUL bytes, which tokenizers and databases reject.
+
+    >>> safe_text("fever\ud800 and pus\x00")
+    'fever? and pus '
+    """
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")

@@ -196,7 +196,9 @@ class _Loader:
             bare = re.sub(r"\\.", "", expanded)
             # subtle: text is lower-cased and accent-free before matching, so an
             # upper-case or accented pattern would silently never match.
-            if bare != bare.lower() or any(c.isalpha() and not c.isascii() for c in bare):
+            # Other scripts (Chinese, Arabic, Cyrillic) are fine as long as folding leaves them as they are.
+            folded = _COMBINING.sub("", unicodedata.normalize("NFKD", bare)).casefold()
+            if folded != bare:
                 raise self.fail(f"{where}[{i}]", f"pattern {raw!r} has upper-case or accented letters; text is matched "
                                                  "lower-case without accents, so write e.g. 'fievre', not 'Fièvre'.")
             parts.append(expanded)
