@@ -31,8 +31,15 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 
+# The test suite, then the eval gate: every suite under evals/ on the bundled
+# corpus (a temporary index), failing on any metric below evals/thresholds.toml.
 test: install browser
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest
+	$(BIN)/assistant eval --corpus corpus --report test-artifacts/eval-report
+
+# Compare retrieval modes side by side (report under evals/reports/).
+eval: index
+	$(BIN)/assistant eval --modes bm25,dense,hybrid --index "$(INDEX)"
 
 clean:
 	rm -rf $(VENV) .assistant .pytest_cache test-artifacts

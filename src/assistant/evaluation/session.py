@@ -56,6 +56,7 @@ class EvalOutcome:
     folder: Path
     failed: tuple[Check, ...]
     comparison: Comparison | None
+    gaps: tuple[Check, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -132,7 +133,8 @@ def run(request: EvalRequest, settings: Settings, say: Say = lambda _: None,
     if comparison is not None:
         report["against"] = {"report": str(request.against), **comparison.to_dict()}
     write(report, folder, request.plots)
-    return EvalOutcome(report, folder, tuple(c for c in checks if c.failed), comparison)
+    return EvalOutcome(report, folder, tuple(c for c in checks if c.blocking), comparison,
+                       tuple(c for c in checks if c.failed and not c.blocking))
 
 
 def _open(request: EvalRequest, settings: Settings, tmp: Path, say: Say, progress: Progress | None) -> tuple[Any, dict[str, float], Path]:
