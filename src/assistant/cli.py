@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from assistant import cli_eval
 from assistant.config import MODES, Settings
 from assistant.errors import AssistantError, EmptyQuestionError
-from assistant.schema import Answer, Turn
+from assistant.schema import Answer, Turn, turns_from_json
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -129,19 +129,7 @@ def parse_request(line: str) -> tuple[str, list[Turn]]:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
     if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
         raise ValueError('expected an object with a string "question"')
-    history = obj.get("history", [])
-    if not isinstance(history, list):
-        raise ValueError('"history" must be a list of {"role", "content"} objects')
-    turns: list[Turn] = []
-    for turn in history:
-        if (
-            not isinstance(turn, dict)
-            or turn.get("role") not in ("user", "assistant")
-            or not isinstance(turn.get("content"), str)
-        ):
-            raise ValueError('each history item needs "role" ("user" or "assistant") and a string "content"')
-        turns.append(Turn(turn["role"], turn["content"]))
-    return obj["question"], turns
+    return obj["question"], turns_from_json(obj.get("history", []))
 
 
 def answer_jsonl(ask: Callable[[str, list[Turn]], Answer], lines: Iterable[str] | TextIO) -> Iterable[str]:
@@ -152,9 +140,7 @@ def answer_jsonl(ask: Callable[[str, list[Turn]], Answer], lines: Iterable[str] 
         try:
             question, history = parse_request(line)
             payload: dict[str, Any] = ask(question, history).to_dict()
-        except ValueError as exc:
-            payload = {"error": f"line {number}: {exc}", "line": number}
-        except AssistantError as exc:
+        except (ValueError, AssistantError) as exc:
             payload = {"error": f"line {number}: {exc}", "line": number}
         yield json.dumps(payload, ensure_ascii=False)
 

@@ -25,6 +25,25 @@ class Turn:
     content: str
 
 
+def turns_from_json(history: Any) -> list[Turn]:
+    """Validate a JSON conversation history (``[{"role", "content"}, ...]``) into Turns.
+
+    Raises ValueError saying what is wrong, for the JSONL reader and eval suites alike.
+    """
+    if not isinstance(history, list):
+        raise ValueError('"history" must be a list of {"role", "content"} objects')
+    turns: list[Turn] = []
+    for turn in history:
+        if (
+            not isinstance(turn, dict)
+            or turn.get("role") not in ("user", "assistant")
+            or not isinstance(turn.get("content"), str)
+        ):
+            raise ValueError('each "history" item needs "role" ("user" or "assistant") and a string "content"')
+        turns.append(Turn(turn["role"], turn["content"]))
+    return turns
+
+
 @dataclass(frozen=True)
 class Document:
     """A cleaned source article.

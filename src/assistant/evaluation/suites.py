@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError, DataFileError
-from assistant.schema import LEVELS, Turn
+from assistant.schema import LEVELS, Turn, turns_from_json
 
 KINDS = ("retrieval", "answers", "abstention", "conversation", "triage", "robustness")
 EXPECTS = ("answer", "abstain", "refuse")
@@ -133,14 +133,7 @@ def parse_case(obj: Any, suite: str) -> Case:
         text = obj.get("message", obj.get("question"))
         if not isinstance(text, str):
             raise ValueError('needs a string "question" (or "message", or a "generate" spec)')
-    history = obj.get("history", [])
-    if not isinstance(history, list):
-        raise ValueError('"history" must be a list of {"role", "content"} objects')
-    turns: list[Turn] = []
-    for turn in history:
-        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant") or not isinstance(turn.get("content"), str):
-            raise ValueError('each "history" item needs "role" ("user" or "assistant") and a string "content"')
-        turns.append(Turn(turn["role"], turn["content"]))
+    turns = turns_from_json(obj.get("history", []))
     gold = obj.get("gold", [])
     if not isinstance(gold, list) or not all(isinstance(g, str) and g.strip() for g in gold):
         raise ValueError('"gold" must be a list of non-empty sentences')
