@@ -335,3 +335,17 @@ def test_app_without_an_index_says_how_to_build_one(tmp_path: Path, capsys: pyte
 def test_app_reads_the_feedback_flag_at_the_edge() -> None:
     args = load_app_module().build_parser().parse_args(["--feedback-db", "fb.sqlite", "--mode", "bm25"])
     assert args.feedback_db == "fb.sqlite" and args.mode == "bm25"
+
+
+def test_sources_show_provenance_and_flag_stale_reviews() -> None:
+    from assistant.schema import Citation
+
+    fresh = Citation(1, "leaflet.pdf", "Leaflet", "Care", "Keep it clean.", 0.5, page=2,
+                     source_meta={"source_url": "https://clinic.example/a?x=1&y=<2>", "date": "2025-01-02",
+                                  "reviewed": "2025-02-01", "reviewed_by": "Dr. <b>A</b>"})
+    html = ui.render_sources([fresh], "m1", {})
+    assert "page 2" in html and "published 2025-01-02" in html and "reviewed 2025-02-01 by Dr. &lt;b&gt;A&lt;/b&gt;" in html
+    assert 'href="https://clinic.example/a?x=1&amp;y=&lt;2&gt;"' in html and "out of date" not in html
+    hostile = Citation(1, "x.md", "X", "S", "T.", 0.1, source_meta={"source_url": "javascript:alert(1)"}, stale=True)
+    html = ui.render_sources([hostile], "m2", {})
+    assert "href" not in html and "javascript" not in html and "may be out of date" in html

@@ -144,6 +144,24 @@ def render_document(text: str) -> str:
     )
 
 
+def render_provenance(c: Citation) -> str:
+    """Page, source address, dates and reviewer of a cited document, when it says them."""
+    meta = c.source_meta
+    parts = [f"page {c.page}"] if c.page is not None else []
+    url = meta.get("source_url", "")
+    if re.match(r"https?://", url):  # never a javascript: or data: link from a document
+        parts.append(f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(url)}</a>')
+    if meta.get("date"):
+        parts.append(f"published {esc(meta['date'])}")
+    if meta.get("reviewed"):
+        by = f" by {esc(meta['reviewed_by'])}" if meta.get("reviewed_by") else ""
+        parts.append(f"reviewed {esc(meta['reviewed'])}{by}")
+    line = f'<span class="mn-provenance">{" · ".join(parts)}</span>' if parts else ""
+    if c.stale:
+        line += '<br><strong class="mn-stale">This source may be out of date: its last review is over two years old.</strong>'
+    return f"<br>{line}" if line else ""
+
+
 def render_sources(citations: Sequence[Citation], prefix: str, documents: Mapping[str, str]) -> str:
     if not citations:
         return ""
@@ -158,7 +176,7 @@ def render_sources(citations: Sequence[Citation], prefix: str, documents: Mappin
         items.append(
             f'<li id="{prefix}-src-{c.n}" class="mn-source">'
             f'<p class="mn-source-head"><span class="mn-source-n">[{c.n}]</span> <strong>{esc(c.title)}</strong>'
-            f'<br><span class="mn-section">{esc(c.section)}</span></p>'
+            f'<br><span class="mn-section">{esc(c.section)}</span>{render_provenance(c)}</p>'
             f'<blockquote class="mn-passage">{highlight(c.text, c.sentences)}</blockquote>{whole}</li>'
         )
     return f'<div class="mn-sources"><p class="mn-sources-title">Sources</p><ol>{"".join(items)}</ol></div>'
@@ -400,6 +418,8 @@ a.mn-cite:focus-visible, .mn-copy:focus-visible, .mn-doc summary:focus-visible {
 .mn-source:target { outline: 3px solid #1d4ed8; outline-offset: 3px; }
 .mn-source-head { margin: 0; }
 .mn-section { font-size: .9em; }
+.mn-provenance { font-size: .85em; overflow-wrap: anywhere; }
+.mn-stale { color: #8a4b00; font-size: .9em; }
 #mn-chat blockquote.mn-passage { margin: .35rem 0; padding: .35rem .6rem; border-left: 3px solid #64748b; font-style: normal; }
 .mn-doc summary { cursor: pointer; min-height: 24px; text-decoration: underline; }
 .mn-doc-h { margin-top: .75rem; }
