@@ -521,3 +521,23 @@ def test_cli_answerer_flag_loads_the_hf_folder_and_reports_the_prompt_hash(hashi
     assert data["triage"]["level"] == "urgent" and data["notice"] == default_texts().notice("urgent")
     assert data["answerer"] in (FALLBACK, f"hf:{tiny_model}", "extractive")
     assert data["system_prompt_hash"] == default_texts().system_prompt_hash
+
+
+def test_assistant_stream_yields_grounded_text_with_the_notice_then_the_final_answer(hashing_index) -> None:
+    """Assistant.stream, as the chat uses it: provisional grounded text, the notice on every frame."""
+    from assistant.pipeline import Assistant
+
+    fallback = ExtractiveAnswerer(0.1, hashing_index.max_sentences)
+    assistant = Assistant.load(hashing_index, HashingEmbedder())
+    question = "I have a fever and chills after microneedling, could it be an infection?"
+    evidence = assistant._prepare(question, ())[2]
+    fever = next(i for i, h in enumerate(evidence.hits, start=1) if "fever or chills" in h.chunk.text)
+    output = (f"In rare cases, a fever or chills following microneedling could indicate an infection [{fever}]. "
+              f"Seek medical assistance promptly if you develop these symptoms [{fever}].")
+    assistant.answerer = LLMAnswerer(fake(output), fallback, name="fake")
+    frames = list(assistant.stream(question))
+    assert len(frames) >= 2
+    *provisional, final = frames
+    assert all(f.answerer == "streaming" and f.notice == assistant.texts.notice("urgent") for f in provisional)
+    assert final.answerer in ("fake", FALLBACK) and final.notice == assistant.texts.notice("urgent")
+    assert_grounded(final)

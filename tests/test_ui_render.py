@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -179,22 +180,27 @@ def test_corpus_panel_lists_counts_and_titles() -> None:
 
 
 class ScriptedAssistant:
-    """Just enough of Assistant for the UI: ``ask`` returns or raises what the test says."""
+    """Just enough of Assistant for the UI: ``stream`` yields (or raises) what the test says.
 
-    def __init__(self, reply: Answer | Exception) -> None:
+    ``provisional`` answers are yielded first, as a streaming LLM answerer would.
+    """
+
+    def __init__(self, reply: Answer | Exception, provisional: Sequence[Answer] = ()) -> None:
         self.reply = reply
+        self.provisional = list(provisional)
         self.settings = SimpleNamespace(corpus_dir=ROOT / "corpus")
-        self.store = SimpleNamespace(manifest=lambda: {"documents": {"a.txt": {"title": "A"}}})
+        self.location = SimpleNamespace(manifest=lambda: {"documents": {"a.txt": {"title": "A"}}})
         self.info = SimpleNamespace(documents=1, passages=2, indexed_at=None, corpus_version=None, model=None)
         self.texts = TEXTS
         self.triager = Triager.from_file()
         self.asked: list[tuple[str, tuple[Turn, ...]]] = []
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Answer]:
         self.asked.append((question, tuple(history)))
         if isinstance(self.reply, Exception):
             raise self.reply
-        return self.reply
+        yield from self.provisional
+        yield self.reply
 
     def reload(self) -> None:
         raise IndexMissingError("No index at /nowhere. Run `assistant ingest` first.")
@@ -349,3 +355,16 @@ def test_sources_show_provenance_and_flag_stale_reviews() -> None:
     hostile = Citation(1, "x.md", "X", "S", "T.", 0.1, source_meta={"source_url": "javascript:alert(1)"}, stale=True)
     html = ui.render_sources([hostile], "m2", {})
     assert "href" not in html and "javascript" not in html and "may be out of date" in html
+
+
+def test_a_streaming_answerer_shows_grounded_text_as_it_comes_then_the_final_answer() -> None:
+    final = answer("urgent")
+    partial = replace(final, answer=final.answer.split(" [1]")[0] + " [1]", citations=(), answerer="streaming")
+    service = ui.Service(ScriptedAssistant(final, provisional=[partial]))  # type: ignore[arg-type]
+    session = ui.Session()
+    frames = [s.messages[-1]["content"] for s, _ in service.respond("fever after microneedling", session)]
+    provisional = [f for f in frames if "mn-pending" in f and "mn-notice" in f]
+    assert provisional, frames
+    assert "mn-sources" not in provisional[0] and provisional[0].index("mn-notice") < provisional[0].index("mn-body")
+    assert frames[-1] == ui.render_answer(final, frames[-1].split('id="')[1].split('"')[0], TEXTS.disclaimer,
+                                          service.documents)

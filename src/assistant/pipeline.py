@@ -12,7 +12,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -53,6 +53,25 @@ class IndexInfo:
     model: str | None
 
 
+@dataclass(frozen=True)
+class LoadedIndex:
+    """Everything read from one index generation. ``reload`` swaps it in one
+    assignment, and ``ask`` works from one snapshot, so a reload while a
+    question is being answered never mixes two generations."""
+
+    store: Store
+    chunks: dict[str, Chunk]
+    sentences: dict[str, list[tuple[int, SentenceRecord]]]
+    sentence_vectors: np.ndarray
+    doc_meta: dict[str, dict[str, str]]
+    retrievers: dict[str, Retriever]
+    info: IndexInfo
+
+    def vectors(self, chunk_id: str) -> np.ndarray:
+        rows = [row for row, _ in self.sentences.get(chunk_id, [])]
+        return self.sentence_vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32)
+
+
 def extractive_answerer(settings: Settings) -> ExtractiveAnswerer:
     return ExtractiveAnswerer(settings.abstain_threshold, settings.max_sentences,
                               diversity=settings.diversity, spread=settings.sentence_spread)
@@ -75,7 +94,8 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder
         self.location = location or location_of(settings)
-        self.store = store or open_served(self.location, embedder)
+        self._initial_store = store or open_served(self.location, embedder)
+        self._encode = lru_cache(maxsize=512)(self._encode_uncached)
         self.triager = triager or Triager.from_file()
         self.texts = texts or default_texts()
         self.expander = expander or default_expander()
@@ -110,41 +130,61 @@ class Assistant:
         embedder = embedder or load_embedder(settings.model)
         return cls(settings, embedder, open_served(location, embedder), location=location, **kwargs)
 
+    @property
+    def store(self) -> Store:
+        return self.index.store
+
+    @property
+    def info(self) -> IndexInfo:
+        return self.index.info
+
+    @property
+    def retrievers(self) -> dict[str, Retriever]:
+        return self.index.retrievers
+
     def index_changed(self) -> bool:
         """True when ingest has published a newer index than the one loaded."""
         served = self.location.current()
-        return served is not None and served != self.store.generation
+        return served is not None and served != self.index.store.generation
 
     def reload(self) -> None:
         """(Re)read the served index: passages for BM25, sentence vectors for answers.
 
-        Called at start and by the app when ``index_changed()``; a new
-        generation published by ingest is picked up without a restart.
+        Called at start and by the app ("Reload index"); a new generation
+        published by ingest is picked up without a restart.
         """
-        if self.index_changed():
-            self.store = open_served(self.location, self.embedder)
+        current = getattr(self, "index", None)
+        if current is None:
+            store = self._initial_store
+        elif self.index_changed():
+            store = open_served(self.location, self.embedder)
+        else:
+            store = current.store
         manifest = self.location.manifest()
-        chunks = self.store.chunks()
-        records, vectors = self.store.sentence_table()
+        chunks = store.chunks()
+        records, vectors = store.sentence_table()
         by_chunk: dict[str, list[tuple[int, SentenceRecord]]] = {}
         for row, record in enumerate(records):
             by_chunk.setdefault(record.chunk_id, []).append((row, record))
-        self._chunks = {c.chunk_id: c for c in chunks}
-        self._doc_meta = {d: dict(info.get("metadata", {})) for d, info in manifest.get("documents", {}).items()}
-        self._sentences = by_chunk
-        self._sentence_vectors = vectors
-        self._encode = lru_cache(maxsize=512)(self._encode_uncached)
-        self.retrievers: dict[str, Retriever] = {
+        retrievers: dict[str, Retriever] = {
             "bm25": BM25Retriever(chunks),
-            "dense": DenseRetriever(self.store.search, self._encode),
+            "dense": DenseRetriever(store.search, self._encode),
         }
-        self.retrievers["hybrid"] = HybridRetriever([self.retrievers["bm25"], self.retrievers["dense"]])
-        self.info = IndexInfo(
-            documents=len(manifest.get("documents", {})),
-            passages=len(chunks),
-            indexed_at=manifest.get("indexed_at"),
-            corpus_version=manifest.get("corpus_version"),
-            model=manifest.get("config", {}).get("model"),
+        retrievers["hybrid"] = HybridRetriever([retrievers["bm25"], retrievers["dense"]])
+        self.index = LoadedIndex(
+            store=store,
+            chunks={c.chunk_id: c for c in chunks},
+            sentences=by_chunk,
+            sentence_vectors=vectors,
+            doc_meta={d: dict(info.get("metadata", {})) for d, info in manifest.get("documents", {}).items()},
+            retrievers=retrievers,
+            info=IndexInfo(
+                documents=len(manifest.get("documents", {})),
+                passages=len(chunks),
+                indexed_at=manifest.get("indexed_at"),
+                corpus_version=manifest.get("corpus_version"),
+                model=manifest.get("config", {}).get("model"),
+            ),
         )
 
     def _encode_uncached(self, text: str) -> tuple[float, ...]:
@@ -152,45 +192,70 @@ class Assistant:
 
     @property
     def retriever(self) -> Retriever:
-        return self.retrievers[self.settings.mode]
+        return self.index.retrievers[self.settings.mode]
 
     def as_langchain_retriever(self, k: int | None = None) -> CorpusRetriever:
         return CorpusRetriever(retriever=self.retriever, k=k or self.settings.k)
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """Answer one message. Raises EmptyQuestionError for an empty message."""
+        prepared = self._prepare(question, history)
+        if isinstance(prepared, Answer):
+            return prepared
+        index, triage, evidence = prepared
+        return self._answer(index, triage, self.answerer.compose(evidence))
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Answer]:
+        """Provisional answers while a streaming answerer writes, then the final one (always last).
+
+        Every provisional answer already carries the notice; its text is only
+        sentences that passed the grounding check. The extractive answerer
+        yields just the final answer.
+        """
+        prepared = self._prepare(question, history)
+        if isinstance(prepared, Answer):
+            yield prepared
+            return
+        index, triage, evidence = prepared
+        streamer = getattr(self.answerer, "stream", None)
+        if streamer is None:
+            yield self._answer(index, triage, self.answerer.compose(evidence))
+            return
+        stream = streamer(evidence)
+        text = ""
+        for delta in stream:
+            text = f"{text} {delta}".strip()
+            yield Answer(notice=self.texts.notice(triage.level), answer=text, triage=triage, abstained=False,
+                         corpus_version=index.info.corpus_version, answerer="streaming")
+        yield self._answer(index, triage, stream.composition)
+
+    def _prepare(self, question: str, history: Sequence[Turn]) -> Answer | tuple[LoadedIndex, Triage, Evidence]:
+        """Triage first, then a refusal or retrieval: a finished Answer, or what the answerer needs."""
         if not isinstance(question, str) or not question.strip():
             raise EmptyQuestionError("The question is empty. Type a question about your skin after microneedling.")
+        index = self.index  # one snapshot for the whole question
         message = safe_text(question).strip()[:MAX_MESSAGE_CHARS]
         history = [Turn(t.role, safe_text(t.content)) for t in history]
         triage = self.triager.assess(message, history)
+        notice = self.texts.notice(triage.level)
+        version = index.info.corpus_version
 
         refusal = self.texts.refusal(message)
         if refusal is not None:
-            return Answer(
-                notice=self.texts.notice(triage.level),
-                answer=refusal.text,
-                triage=triage,
-                abstained=False,
-                refused=True,
-                corpus_version=self.info.corpus_version,
-                answerer="refusal",
-                extra={"refusal": refusal.name},
-            )
-        question = self.contextual_question(message, history)
-        query = self.expander.expand(question)
+            return Answer(notice=notice, answer=refusal.text, triage=triage, abstained=False, refused=True,
+                          corpus_version=version, answerer="refusal", extra={"refusal": refusal.name})
+        query = self.expander.expand(self.contextual_question(message, history))
         try:
-            hits = self.collapse(self.retriever.retrieve(query, self.settings.k * 2))[: self.settings.k]
+            found = index.retrievers[self.settings.mode].retrieve(query, self.settings.k * 2)
         except StoreUnavailableError:
             # Triage needs no store: the notice is still shown, with an honest answer.
-            return Answer(notice=self.texts.notice(triage.level), answer=self.texts.unavailable, triage=triage,
-                          abstained=True, corpus_version=self.info.corpus_version, answerer="unavailable",
+            return Answer(notice=notice, answer=self.texts.unavailable, triage=triage, abstained=True,
+                          corpus_version=version, answerer="unavailable",
                           extra={"error": "knowledge base unavailable"})
-        evidence = self._evidence(query, hits)
-        composed = self.answerer.compose(evidence)
-        return self._answer(triage, composed)
+        hits = self.collapse(found, index)[: self.settings.k]
+        return index, triage, self._evidence(query, hits, index)
 
-    def _answer(self, triage: Triage, composed: Composition) -> Answer:
+    def _answer(self, index: LoadedIndex, triage: Triage, composed: Composition) -> Answer:
         """The notice comes from triage alone; the body from the answerer, or the abstention text."""
         extra: dict[str, Any] = {}
         if hasattr(self.answerer, "system_prompt_hash"):
@@ -204,8 +269,8 @@ class Assistant:
             answer=self.texts.abstention if composed.abstained else composed.answer,
             triage=triage,
             abstained=composed.abstained,
-            citations=() if composed.abstained else tuple(self._provenance(c) for c in composed.citations),
-            corpus_version=self.info.corpus_version,
+            citations=() if composed.abstained else tuple(self._provenance(c, index) for c in composed.citations),
+            corpus_version=index.info.corpus_version,
             answerer=composed.answerer,
             extra=extra,
         )
@@ -224,13 +289,13 @@ class Assistant:
         tune split: scoring against the unexpanded question lost 13 points of coverage)."""
         return self.expander.expand(self.contextual_question(question, history))
 
-    def _provenance(self, c: Citation) -> Citation:
+    def _provenance(self, c: Citation, index: LoadedIndex) -> Citation:
         """Add the document's front-matter provenance, and flag an out-of-date review."""
-        meta = {k: v for k, v in self._doc_meta.get(c.doc, {}).items()
+        meta = {k: v for k, v in index.doc_meta.get(c.doc, {}).items()
                 if k in ("source_url", "date", "reviewed", "reviewed_by")}
         return replace(c, source_meta=meta, stale=is_stale(meta, self.settings.review_max_age_days))
 
-    def collapse(self, hits: Sequence[Hit]) -> tuple[Hit, ...]:
+    def collapse(self, hits: Sequence[Hit], index: LoadedIndex | None = None) -> tuple[Hit, ...]:
         """Merge near-duplicate passages into the best-ranked one.
 
         Two passages are near-duplicates when, on average, each sentence of the
@@ -238,11 +303,12 @@ class Assistant:
         similarity of at least ``settings.near_duplicate``. The merged hit remembers the
         others in ``also`` (they support the same content).
         """
+        index = index or self.index
         kept: list[Hit] = []
         for hit in hits:
-            mine = self._vectors(hit.chunk.chunk_id)
+            mine = index.vectors(hit.chunk.chunk_id)
             for i, other in enumerate(kept):
-                theirs = self._vectors(other.chunk.chunk_id)
+                theirs = index.vectors(other.chunk.chunk_id)
                 if len(mine) and len(theirs) and float((mine @ theirs.T).max(axis=1).mean()) >= self.settings.near_duplicate:
                     kept[i] = replace(other, also=other.also + (hit.chunk.chunk_id,))
                     break
@@ -250,17 +316,14 @@ class Assistant:
                 kept.append(hit)
         return tuple(kept)
 
-    def _vectors(self, chunk_id: str) -> np.ndarray:
-        rows = [row for row, _ in self._sentences.get(chunk_id, [])]
-        return self._sentence_vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32)
-
-    def _evidence(self, query: str, hits: Sequence[Any]) -> Evidence:
+    def _evidence(self, query: str, hits: Sequence[Hit], index: LoadedIndex | None = None) -> Evidence:
+        index = index or self.index
         qvec = np.asarray(self._encode(query), dtype=np.float32)
         candidates: list[Candidate] = []
         for rank, hit in enumerate(hits):
-            for position, (row, record) in enumerate(self._sentences.get(hit.chunk.chunk_id, [])):
-                candidates.append(Candidate(hit.chunk, record.text, self._sentence_vectors[row], rank, position))
+            for position, (row, record) in enumerate(index.sentences.get(hit.chunk.chunk_id, [])):
+                candidates.append(Candidate(hit.chunk, record.text, index.sentence_vectors[row], rank, position))
         return Evidence(query, tuple(hits), tuple(candidates), qvec)
 
     def chunk(self, chunk_id: str) -> Chunk | None:
-        return self._chunks.get(chunk_id)
+        return self.index.chunks.get(chunk_id)

@@ -188,14 +188,16 @@ def render_answer(
     disclaimer: str,
     documents: Mapping[str, str] | None = None,
     shown: int | None = None,
+    provisional: bool = False,
 ) -> str:
     """One assistant message: notice first, then the answer, its sources and the disclaimer.
 
-    ``shown`` limits the answer to its first sentences while it streams in;
+    ``shown`` limits the answer to its first sentences while it streams in, and
+    ``provisional`` marks text still being written by a streaming answerer;
     sources, disclaimer and the copy button come with the complete answer.
     """
     units = split_units(answer.answer)
-    done = shown is None or shown >= len(units)
+    done = not provisional and (shown is None or shown >= len(units))
     notice = render_notice(answer.triage.level, answer.notice, answer.triage.signals, announce=done)
     body = render_body(units if done else units[:shown], prefix, {c.n for c in answer.citations})
     if not done:
@@ -341,9 +343,19 @@ class Service:
         ]
         index = len(session.messages) - 1
         yield session, ""
+        disclaimer = self.assistant.texts.disclaimer
+        answer: Answer | None = None
+        streamed = False
         try:
-            with self._lock:
-                answer = self.assistant.ask(question, history)
+            # No lock: the assistant answers from one snapshot of its index, so a
+            # reload meanwhile is safe, and patients never wait for each other.
+            for answer in self.assistant.stream(question, history):
+                if answer.answerer == "streaming":  # grounded sentences of an LLM, as they come
+                    streamed = True
+                    session.messages[index]["content"] = render_answer(
+                        answer, prefix, disclaimer, self.documents, provisional=True
+                    )
+                    yield session, ""
         except EmptyQuestionError:
             session.messages[index]["content"] = render_error(EMPTY_PROMPT, prefix)
             yield session, ""
@@ -357,8 +369,12 @@ class Service:
             session.messages[index]["content"] = render_error(GENERIC_ERROR, prefix, self._fallback_notice(question, history))
             yield session, ""
             return
-        disclaimer = self.assistant.texts.disclaimer
-        for n, frame in enumerate(answer_frames(answer, prefix, disclaimer, self.documents)):
+        assert answer is not None  # stream always ends with the final answer
+        # A streamed answer is shown whole at the end (the final check may have
+        # replaced it); an extractive one comes in sentence by sentence.
+        frames = [render_answer(answer, prefix, disclaimer, self.documents)] if streamed else \
+            answer_frames(answer, prefix, disclaimer, self.documents)
+        for n, frame in enumerate(frames):
             if n:
                 time.sleep(STREAM_DELAY_S)
             session.messages[index]["content"] = frame
