@@ -15,8 +15,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from assistant.corpus import heading_level, is_heading
 from assistant.schema import Chunk, Document
 from assistant.text import words
@@ -69,6 +67,8 @@ def chunk_id(doc_id: str, start: int, text: str) -> str:
 
 def chunk_document(doc: Document, chunk_size: int = 700) -> list[Chunk]:
     """Split one document into chunks that never cross a section boundary."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter  # slow to import; only when chunking
+
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=chunk_size,
         chunk_overlap=0,

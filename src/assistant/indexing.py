@@ -15,9 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
-
-from langchain_core.embeddings import Embeddings
+from typing import TYPE_CHECKING, Any
 
 from assistant.chunking import chunk_documents, embedding_text
 from assistant.config import Settings
@@ -25,6 +23,9 @@ from assistant.corpus import Skipped, load_corpus
 from assistant.schema import Chunk, Document
 from assistant.store import Location, SentenceRecord, Store, location_for
 from assistant.text import sentences
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 Progress = Callable[[int, int], None]
 BATCH = 32
@@ -46,6 +47,7 @@ class Plan:
     to_delete: tuple[str, ...]
     rebuild: bool
     config: dict[str, Any]
+    passages: int = 0  # passages in the corpus (known without chunking when nothing changed)
 
     @property
     def is_noop(self) -> bool:
@@ -108,14 +110,20 @@ def location_of(settings: Settings) -> Location:
 def make_plan(settings: Settings, location: Location | None = None) -> Plan:
     """Compare the corpus folder with the served index. Loads no model."""
     docs, skipped = load_corpus(settings.corpus_dir)
-    chunks = chunk_documents(docs, settings.chunk_size)
     old = (location or location_of(settings)).manifest()
     config = {"model": settings.model, "chunk_size": settings.chunk_size, "schema": SCHEMA_VERSION}
     rebuild = old.get("config") != config
     old_docs: dict[str, Any] = {} if rebuild else old.get("documents", {})
+    new_hashes = {d.doc_id: doc_hash(d) for d in docs}
+    if not rebuild and new_hashes == {d: info.get("hash") for d, info in old_docs.items()}:
+        # Same documents, same settings: chunking is deterministic, so nothing can
+        # have changed; skip it (and its imports) to keep an unchanged re-ingest instant.
+        return Plan(docs=tuple(docs), chunks=(), added=(), changed=(), removed=(), unchanged=tuple(new_hashes),
+                    skipped=tuple(skipped), to_embed=(), to_delete=(), rebuild=False, config=config,
+                    passages=int(old.get("passages", 0)))
+    chunks = chunk_documents(docs, settings.chunk_size)
     existing = {cid for info in old_docs.values() for cid in info.get("chunk_ids", [])}
     wanted = {c.chunk_id for c in chunks}
-    new_hashes = {d.doc_id: doc_hash(d) for d in docs}
     return Plan(
         docs=tuple(docs),
         chunks=tuple(chunks),
@@ -128,6 +136,7 @@ def make_plan(settings: Settings, location: Location | None = None) -> Plan:
         to_delete=tuple(sorted(existing - wanted)),
         rebuild=rebuild,
         config=config,
+        passages=len(chunks),
     )
 
 
@@ -142,18 +151,20 @@ def ingest(
     location = location_of(settings)
     plan = plan or make_plan(settings, location)
     old = location.manifest()
-    doc_info = {
-        d.doc_id: {
-            "title": d.title,
-            "hash": doc_hash(d),
-            "metadata": dict(d.metadata),
-            "chunk_ids": [c.chunk_id for c in plan.chunks if c.doc_id == d.doc_id],
-        }
-        for d in plan.docs
-    }
-    version = corpus_version(doc_info)
     served = location.current()
-    if not (plan.is_noop and served is not None):
+    if plan.is_noop and served is not None:
+        version = str(old.get("corpus_version"))
+    else:
+        doc_info = {
+            d.doc_id: {
+                "title": d.title,
+                "hash": doc_hash(d),
+                "metadata": dict(d.metadata),
+                "chunk_ids": [c.chunk_id for c in plan.chunks if c.doc_id == d.doc_id],
+            }
+            for d in plan.docs
+        }
+        version = corpus_version(doc_info)
         store = location.new_generation(None if plan.rebuild else served, embedder)
         _embed_in_batches(store, plan.to_embed, progress)
         store.delete_passages(plan.to_delete)
@@ -165,16 +176,16 @@ def ingest(
                 "corpus_version": version,
                 "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "documents": doc_info,
-                "passages": len(plan.chunks),
+                "passages": plan.passages,
             },
         )
     location.remove_old_generations()
     return IngestReport(
         documents=len(plan.docs),
-        chunks=len(plan.chunks),
+        chunks=plan.passages,
         added=len(plan.to_embed),
         deleted=len(plan.to_delete),
-        unchanged=len(plan.chunks) - len(plan.to_embed),
+        unchanged=plan.passages - len(plan.to_embed),
         rebuilt=plan.rebuild and bool(old),
         seconds=time.perf_counter() - started,
         corpus_version=version,

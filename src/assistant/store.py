@@ -36,18 +36,19 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import chromadb
 import numpy as np
-from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import ChromaError
-from langchain_chroma import Chroma
-from langchain_core.documents import Document as LCDocument
-from langchain_core.embeddings import Embeddings
 
 from assistant.errors import IndexMissingError, StoreUnavailableError
 from assistant.schema import Chunk
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+# chromadb and langchain-chroma take over a second to import; they are imported
+# where a collection is opened, so work that needs none (an unchanged re-ingest,
+# a dry run) does not pay for them.
 
 PASSAGES = "passages"
 SENTENCES = "sentences"
@@ -99,7 +100,9 @@ class Store:
         self.passages = self._collection(prefix + PASSAGES, embedder)
         self.sentences = self._collection(prefix + SENTENCES, embedder)
 
-    def _collection(self, name: str, embedder: Embeddings) -> Chroma:
+    def _collection(self, name: str, embedder: Embeddings) -> Any:
+        from langchain_chroma import Chroma
+
         return Chroma(
             collection_name=name,
             embedding_function=embedder,
@@ -154,6 +157,8 @@ class Store:
         )
 
     def add_sentences(self, records: Sequence[SentenceRecord]) -> None:
+        from langchain_core.documents import Document as LCDocument
+
         if not records:
             return
         self.sentences.add_documents(
@@ -233,6 +238,9 @@ class LocalLocation:
         return _read_json(self.index_dir / name / MANIFEST) if name else {}
 
     def open(self, generation: str, embedder: Embeddings) -> Store:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
         path = self.index_dir / generation / "chroma"
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
@@ -268,6 +276,9 @@ class ServerLocation:
     """Generations as collections on a Chroma server; a ``meta`` record names the served one."""
 
     def __init__(self, host: str, port: int, name: str) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
         self.host, self.port = host, port
         self.name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_") or "index"
         try:
@@ -315,6 +326,8 @@ class ServerLocation:
         )
 
     def remove_old_generations(self) -> list[str]:
+        from chromadb.errors import ChromaError
+
         served = self.current()
         prefix = f"{self.name}.gen-"
         names = sorted({c.name.split(".")[1] for c in self._client.list_collections() if c.name.startswith(prefix)})
