@@ -195,3 +195,16 @@ def test_dry_run_touches_nothing(tmp_path: Path, corpus: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0 and "added       3" in out and "passages to embed" in out
     assert not (tmp_path / "index").exists()
+
+
+def test_near_duplicate_documents_are_reported(tmp_path: Path, corpus: Path, capsys) -> None:
+    from assistant import cli
+
+    text = (corpus / "pimples-after-microneedling.txt").read_text(encoding="utf-8")
+    (corpus / "pimples-copy.txt").write_text(text.replace("Toronto", "Ottawa", 1) + "\nSaved from the clinic site.\n",
+                                             encoding="utf-8")
+    args = ["ingest", "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--model", "hashing"]
+    assert cli.main([*args, "--dry-run"]) == 0
+    assert "warning   pimples-copy.txt repeats pimples-after-microneedling.txt" in capsys.readouterr().out
+    assert cli.main(args) == 0
+    assert "Warning: pimples-copy.txt repeats" in capsys.readouterr().out

@@ -22,13 +22,16 @@ from assistant.config import Settings
 from assistant.corpus import Skipped, load_corpus
 from assistant.schema import Chunk, Document
 from assistant.store import Location, SentenceRecord, Store, location_for
-from assistant.text import sentences
+from assistant.text import sentences, shared_sentences
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
 Progress = Callable[[int, int], None]
 BATCH = 32
+# Documents sharing this much of their sentences are reported (not skipped):
+# an editor may have saved the same article twice under different names.
+NEAR_DUPLICATE_DOCS = 0.8
 SCHEMA_VERSION = 3  # bump when chunking or sentence splitting changes: forces a rebuild
 
 
@@ -48,6 +51,7 @@ class Plan:
     rebuild: bool
     config: dict[str, Any]
     passages: int = 0  # passages in the corpus (known without chunking when nothing changed)
+    warnings: tuple[str, ...] = ()
 
     @property
     def is_noop(self) -> bool:
@@ -60,6 +64,7 @@ class Plan:
             lines.append(f"  {label:9} {len(names):3}  {', '.join(names)}".rstrip())
         lines.append(f"  passages to embed: {len(self.to_embed)}, to delete: {len(self.to_delete)}")
         lines += [f"  skipped   {s.path}: {s.reason}" for s in self.skipped]
+        lines += [f"  warning   {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -74,6 +79,7 @@ class IngestReport:
     seconds: float
     corpus_version: str
     skipped: tuple[Skipped, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
         lines = [
@@ -83,6 +89,7 @@ class IngestReport:
             f"Corpus version {self.corpus_version}."
         ]
         lines += [f"Skipped {s.path}: {s.reason}" for s in self.skipped]
+        lines += [f"Warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -121,6 +128,11 @@ def make_plan(settings: Settings, location: Location | None = None) -> Plan:
         return Plan(docs=tuple(docs), chunks=(), added=(), changed=(), removed=(), unchanged=tuple(new_hashes),
                     skipped=tuple(skipped), to_embed=(), to_delete=(), rebuild=False, config=config,
                     passages=int(old.get("passages", 0)))
+    warnings = tuple(
+        f"{b.doc_id} repeats {a.doc_id} ({share:.0%} of its sentences); keep one unless both are meant"
+        for i, a in enumerate(docs) for b in docs[i + 1 :]
+        if (share := shared_sentences(a.text, b.text)) >= NEAR_DUPLICATE_DOCS
+    )
     chunks = chunk_documents(docs, settings.chunk_size)
     existing = {cid for info in old_docs.values() for cid in info.get("chunk_ids", [])}
     wanted = {c.chunk_id for c in chunks}
@@ -137,6 +149,7 @@ def make_plan(settings: Settings, location: Location | None = None) -> Plan:
         rebuild=rebuild,
         config=config,
         passages=len(chunks),
+        warnings=warnings,
     )
 
 
@@ -190,6 +203,7 @@ def ingest(
         seconds=time.perf_counter() - started,
         corpus_version=version,
         skipped=plan.skipped,
+        warnings=plan.warnings,
     )
 
 

@@ -15,7 +15,7 @@ from assistant.chunking import INTRO, chunk_documents
 from assistant.config import Settings
 from assistant.corpus import CleaningRules, default_rules, is_heading, is_stale, load_corpus
 from assistant.schema import Chunk
-from assistant.text import fold, sentences
+from assistant.text import shared_sentences
 
 SHORT_SECTION_CHARS = 80
 NEAR_DUPLICATE_SHARE = 0.5
@@ -67,12 +67,11 @@ def _short_sections(chunks: list[Chunk]) -> list[Finding]:
 
 def _near_duplicates(chunks: list[Chunk]) -> list[Finding]:
     """Passages of different documents sharing most of their sentences word for word."""
-    sets = {c.chunk_id: {fold(s) for _, _, s in sentences(c.text)} for c in chunks}
     findings = []
     for a, b in combinations(chunks, 2):
-        if a.doc_id == b.doc_id or not sets[a.chunk_id] or not sets[b.chunk_id]:
+        if a.doc_id == b.doc_id:
             continue
-        shared = len(sets[a.chunk_id] & sets[b.chunk_id]) / min(len(sets[a.chunk_id]), len(sets[b.chunk_id]))
+        shared = shared_sentences(a.text, b.text)
         if shared >= NEAR_DUPLICATE_SHARE:
             findings.append(Finding(b.doc_id, "near-duplicate passage",
                                     f"{b.section!r} repeats {a.doc_id} {a.section!r} ({shared:.0%} of sentences)"))

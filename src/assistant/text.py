@@ -64,6 +64,19 @@ def contains_sentence(passage: str, sentence: str) -> bool:
     return fold(sentence) in fold(passage)
 
 
+def shared_sentences(a: str, b: str) -> float:
+    """Share of the shorter text's sentences that the other has word for word (after folding).
+
+    >>> shared_sentences("Ice helps. Rest.", "Rest. Ice helps. Drink water.")
+    1.0
+    """
+    sa = {fold(s) for _, _, s in sentences(a)}
+    sb = {fold(s) for _, _, s in sentences(b)}
+    if not sa or not sb:
+        return 0.0
+    return len(sa & sb) / min(len(sa), len(sb))
+
+
 def safe_text(text: str) -> str:
     r"""Replace lone surrogates and NUL bytes, which tokenizers and databases reject.
 
