@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from assistant.config import DATA_DIR
 from assistant.errors import DataFileError
+from assistant.safety import default_texts
 from assistant.text import sentences, words
 
 # Chosen on the tune split (max accuracy, ties to the stricter value): tune n=97,
@@ -86,28 +87,12 @@ def strip_markers(sentence: str) -> str:
 
 # --- unsafe advice ----------------------------------------------------------
 
-_CARE = r"(see|seeing|seek|seeking|call|calling|contact|contacting|visit|visiting|consult|consulting|go|going|get|getting|ask|talk|check|book|worry|bother)"
-_HELP = r"(doctor|dermatologist|physician|practitioner|clinic|professional|provider|nurse|gp|emergency|hospital|er|urgent care|medical|appointment)"
-# Sentences that talk the user out of getting care. They are dropped even when a
-# passage seems to back them: the triage notice must never be contradicted.
-DISCOURAGING = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"\b(no need|not necessary|unnecessary|no reason|needn'?t|never need|nothing you need)\b[^.!?]{0,30}?\b" + _CARE + r"\b",
-        r"\b(do|does|did|will|would|should|won)(n'?t| not) (really )?(need|have|want) to\b[^.!?]{0,30}?\b" + _CARE + r"\b",
-        r"\b(don'?t|do not|no need to|never) (worry|panic|bother)\b",
-        r"\bnothing (to worry about|serious|to be concerned about)\b",
-        r"\b(skip|avoid|put off|delay|postpone|cancel|forget about)\b[^.!?]{0,25}?\b" + _HELP + r"\b",
-        r"\b(ignore|disregard|dismiss)\b[^.!?]{0,25}?\b(warning|notice|alert|advice|symptoms?|it|them|this|that)\b",
-        r"\b(can|may|is safe to|it'?s safe to) (safely )?(be )?ignored?\b",
-        r"\bwait (and see|it out)\b",
-    )
-)
-
-
 def discourages_care(sentence: str) -> bool:
-    """True for a sentence that tells the user not to seek care or to ignore a warning."""
-    return any(p.search(sentence) for p in DISCOURAGING)
+    """True for a sentence that tells the user not to seek care or to ignore a warning.
+
+    The patterns are data, reviewed with the other safety texts (data/safety.yaml).
+    """
+    return default_texts().discourages_care(sentence)
 
 
 # --- lexical support --------------------------------------------------------

@@ -38,6 +38,7 @@ class SafetyTexts:
     system_prompt_version: int
     unavailable: str = ""
     refusals: tuple[Refusal, ...] = ()
+    discouraging: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> SafetyTexts:
@@ -60,6 +61,7 @@ class SafetyTexts:
                     )
                     for r in data.get("refusals", [])
                 ),
+                discouraging=_discouraging(data.get("discouraging")),
             )
         except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, re.error) as exc:
             raise DataFileError(
@@ -69,6 +71,10 @@ class SafetyTexts:
         if not all(texts.notices.values()):
             raise DataFileError(f"Safety texts {path}: an escalation notice is empty; every tier needs its text.")
         return texts
+
+    def discourages_care(self, sentence: str) -> bool:
+        """True for a sentence that tells the user not to seek care or to ignore a warning."""
+        return any(p.search(sentence) for p in self.discouraging)
 
     def refusal(self, message: str) -> Refusal | None:
         """The first refusal rule the message matches, if any."""
@@ -80,6 +86,15 @@ class SafetyTexts:
     @property
     def system_prompt_hash(self) -> str:
         return hashlib.sha256(self.system_prompt.encode()).hexdigest()[:12]
+
+
+def _discouraging(spec: dict | None) -> tuple[re.Pattern[str], ...]:
+    if not spec:
+        return ()
+    care, help_ = f"(?:{spec['care_words']})", f"(?:{spec['help_words']})"
+    return tuple(
+        re.compile(p.replace("({care})", care).replace("({help})", help_), re.IGNORECASE) for p in spec["patterns"]
+    )
 
 
 @lru_cache(maxsize=1)
