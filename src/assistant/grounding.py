@@ -87,6 +87,7 @@ def strip_markers(sentence: str) -> str:
 
 # --- unsafe advice ----------------------------------------------------------
 
+
 def discourages_care(sentence: str) -> bool:
     """True for a sentence that tells the user not to seek care or to ignore a warning.
 
