@@ -27,9 +27,11 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def real_embedder():
+    """The default model, as a user gets it (all-MiniLM-L6-v2 exported to ONNX, cached)."""
+    from assistant.config import DEFAULT_MODEL
     from assistant.embedding import load_embedder
 
-    return load_embedder("all-MiniLM-L6-v2")
+    return load_embedder(DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="session")

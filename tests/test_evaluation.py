@@ -507,7 +507,9 @@ def test_eval_on_the_real_corpus_and_model(tmp_path: Path, capsys) -> None:
     for name in ("report.json", "report.md", "recall_at_k.png", "triage_tiers.png", "latency.png"):
         assert (report / name).stat().st_size > 0, name
     data = json.loads((report / "report.json").read_text())
-    assert data["corpus"]["version"] and data["corpus"]["model"] == "all-MiniLM-L6-v2"
+    from assistant.config import DEFAULT_MODEL
+
+    assert data["corpus"]["version"] and data["corpus"]["model"] == DEFAULT_MODEL
     assert data["corpus"]["temporary_index"] is True
     assert data["packages"]["torch"] and data["split"] == "test"
     assert [s["name"] for s in data["suites"]] == ["questions", "robustness", "triage"]

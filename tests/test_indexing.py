@@ -208,3 +208,16 @@ def test_near_duplicate_documents_are_reported(tmp_path: Path, corpus: Path, cap
     assert "warning   pimples-copy.txt repeats pimples-after-microneedling.txt" in capsys.readouterr().out
     assert cli.main(args) == 0
     assert "Warning: pimples-copy.txt repeats" in capsys.readouterr().out
+
+
+def test_large_collections_are_read_in_pages(tmp_path: Path, corpus: Path, monkeypatch) -> None:
+    from assistant import store as store_module
+
+    settings = settings_for(tmp_path, corpus)
+    ingest(settings, HashingEmbedder())
+    whole = Assistant.load(settings, HashingEmbedder())
+    monkeypatch.setattr(store_module, "READ_PAGE", 7)  # many pages for a small corpus
+    paged = Assistant.load(settings, HashingEmbedder())
+    assert paged.index.chunks == whole.index.chunks
+    assert (paged.index.sentence_vectors == whole.index.sentence_vectors).all()
+    assert paged.store.passage_ids() == whole.store.passage_ids()

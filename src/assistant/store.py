@@ -113,16 +113,16 @@ class Store:
     # -- reading -----------------------------------------------------------
 
     def passage_ids(self) -> set[str]:
-        return set(self.passages.get(include=[])["ids"])
+        return set(_read_all(self.passages, [])["ids"])
 
     def chunks(self) -> list[Chunk]:
-        got = self.passages.get(include=["documents", "metadatas"])
+        got = _read_all(self.passages, ["documents", "metadatas"])
         chunks = [chunk_from_record(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return sorted(chunks, key=lambda c: (c.doc_id, c.start))
 
     def sentence_table(self) -> tuple[list[SentenceRecord], np.ndarray]:
         """All sentences with their (normalised) vectors, in a stable order."""
-        got = self.sentences.get(include=["documents", "metadatas", "embeddings"])
+        got = _read_all(self.sentences, ["documents", "metadatas", "embeddings"])
         order = sorted(range(len(got["ids"])), key=lambda i: got["ids"][i])
         records = [SentenceRecord(got["ids"][i], str(got["metadatas"][i]["chunk_id"]), got["documents"][i]) for i in order]
         vectors = np.asarray([got["embeddings"][i] for i in order], dtype=np.float32).reshape(len(order), -1)
@@ -176,7 +176,7 @@ class Store:
     def copy_from(self, other: Store) -> None:
         """Copy every record (with its vector) of another generation into this one."""
         for mine, theirs in ((self.passages, other.passages), (self.sentences, other.sentences)):
-            got = theirs.get(include=["documents", "metadatas", "embeddings"])
+            got = _read_all(theirs, ["documents", "metadatas", "embeddings"])
             for i in range(0, len(got["ids"]), 1000):
                 mine._collection.upsert(
                     ids=got["ids"][i : i + 1000],
@@ -184,6 +184,24 @@ class Store:
                     documents=got["documents"][i : i + 1000],
                     metadatas=got["metadatas"][i : i + 1000],
                 )
+
+
+READ_PAGE = 5000
+
+
+def _read_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
+    """Every record of a collection, read in pages.
+
+    subtle: one get() of a whole collection fails above ~32k records (SQLite's
+    limit on query variables), so a 100k-passage index must be read in pages.
+    """
+    out: dict[str, list[Any]] = {key: [] for key in ["ids", *include]}
+    while True:
+        got = collection.get(include=include, limit=READ_PAGE, offset=len(out["ids"]))
+        if not len(got["ids"]):
+            return out
+        for key in out:
+            out[key].extend(got[key])
 
 
 class Location(Protocol):
