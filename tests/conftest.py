@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +72,30 @@ def hashing_settings(tmp_path: Path):
     )
     ingest(settings, HashingEmbedder())
     return settings
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_app(assistant: Any, feedback: Any = None) -> tuple[Any, str]:
+    """The real chat app on a free loopback port: (the Gradio app, to close; its URL)."""
+    from assistant import ui
+
+    demo = ui.build_app(assistant, feedback=feedback)
+    port = free_port()
+    ui.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    return demo, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="session")
+def app_url(real_assistant) -> Iterator[str]:
+    """The chat on the real index, served once for the session; closed afterwards."""
+    demo, url = serve_app(real_assistant)
+    try:
+        yield url
+    finally:
+        demo.close()

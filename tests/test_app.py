@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,31 +20,11 @@ PIMPLES = "Is it normal to get pimples after microneedling?"
 OUT_OF_SCOPE = "best pizza in Toronto"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(real_assistant) -> Iterator[str]:
-    """The app served on a free loopback port for this module; closed afterwards."""
-    from assistant import ui
-
-    demo = ui.build_app(real_assistant)
-    port = free_port()
-    ui.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
-
-
 @pytest.fixture()
-def client(server: str) -> Any:
+def client(app_url: str) -> Any:
     from gradio_client import Client
 
-    return Client(server, verbose=False)  # a new client is a new browser session
+    return Client(app_url, verbose=False)  # a new client is a new browser session
 
 
 def content(message: dict[str, Any]) -> str:

@@ -8,12 +8,13 @@ These tests fail, never skip, when chromium is missing: CI installs it with
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import serve_app
 
 pytestmark = pytest.mark.integration
 
@@ -42,30 +43,6 @@ Mild swelling after microneedling usually settles within a day or two. Sleeping 
 WAIT_MS = 30_000
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(assistant: Any, feedback: Any = None) -> tuple[Any, str]:
-    from assistant import ui
-
-    demo = ui.build_app(assistant, feedback=feedback)
-    port = free_port()
-    ui.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    return demo, f"http://127.0.0.1:{port}/"
-
-
-@pytest.fixture(scope="module")
-def server(real_assistant) -> Iterator[str]:
-    demo, url = serve(real_assistant)
-    try:
-        yield url
-    finally:
-        demo.close()
-
-
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:
     """A second app whose only source article tries to run script and inject markup."""
@@ -78,7 +55,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> I
     (base / "corpus" / "hostile.txt").write_text(HOSTILE_DOC, encoding="utf-8")
     settings = Settings.resolve(env={}, flags={"corpus_dir": base / "corpus", "index_dir": base / "index"})
     ingest(settings, real_embedder)
-    demo, url = serve(Assistant.load(settings, real_embedder))
+    demo, url = serve_app(Assistant.load(settings, real_embedder))
     try:
         yield url
     finally:
@@ -91,7 +68,7 @@ def feedback_server(real_assistant, tmp_path_factory: pytest.TempPathFactory) ->
     from assistant.feedback import FeedbackStore
 
     store = FeedbackStore(tmp_path_factory.mktemp("feedback") / "feedback.sqlite")
-    demo, url = serve(real_assistant, store)
+    demo, url = serve_app(real_assistant, store)
     try:
         yield url, store
     finally:
@@ -178,8 +155,8 @@ def contrast(page: Any, selector: str) -> float:
     )
 
 
-def test_cited_answer_and_clicking_a_marker_reveals_its_passage(page_at: Any, server: str) -> None:
-    page = page_at(server)
+def test_cited_answer_and_clicking_a_marker_reveals_its_passage(page_at: Any, app_url: str) -> None:
+    page = page_at(app_url)
     answer = ask(page, PIMPLES)
     marker = answer.locator("a.mn-cite").first
     assert marker.is_visible()
@@ -194,12 +171,12 @@ def test_cited_answer_and_clicking_a_marker_reveals_its_passage(page_at: Any, se
         "the cited passage was not scrolled into view"
     )
     shot(page, "citation-click.png")
-    outside = [url for url in page.requests if not url.startswith(server.rstrip("/"))]
+    outside = [url for url in page.requests if not url.startswith(app_url.rstrip("/"))]
     assert outside == [], f"the page reached outside the app: {outside}"
 
 
-def test_red_flag_notice_sits_above_the_answer(page_at: Any, server: str) -> None:
-    page = page_at(server, 900, 1000)
+def test_red_flag_notice_sits_above_the_answer(page_at: Any, app_url: str) -> None:
+    page = page_at(app_url, 900, 1000)
     answer = ask(page, RED_FLAG)
     notice, body = box(answer.locator(".mn-notice-urgent")), box(answer.locator(".mn-body"))
     assert notice["y"] + notice["height"] <= body["y"]
@@ -210,8 +187,8 @@ def test_red_flag_notice_sits_above_the_answer(page_at: Any, server: str) -> Non
     shot(page, "red-flag-answer.png")
 
 
-def test_emergency_notice_is_red_and_readable(page_at: Any, server: str) -> None:
-    page = page_at(server)
+def test_emergency_notice_is_red_and_readable(page_at: Any, app_url: str) -> None:
+    page = page_at(app_url)
     answer = ask(page, EMERGENCY)
     background = answer.locator(".mn-notice-emergency").evaluate("el => getComputedStyle(el).backgroundColor")
     red, green, blue = (int(v) for v in background[background.index("(") + 1 : -1].split(",")[:3])
@@ -220,8 +197,8 @@ def test_emergency_notice_is_red_and_readable(page_at: Any, server: str) -> None
     shot(page, "emergency-answer.png")
 
 
-def test_phone_width_has_no_horizontal_scrolling(page_at: Any, server: str) -> None:
-    page = page_at(server, 375, 740)
+def test_phone_width_has_no_horizontal_scrolling(page_at: Any, app_url: str) -> None:
+    page = page_at(app_url, 375, 740)
     answer = ask(page, RED_FLAG)
     width, client = page.evaluate("[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
     assert width <= client, f"page is {width}px wide in a {client}px viewport"
@@ -232,8 +209,8 @@ def test_phone_width_has_no_horizontal_scrolling(page_at: Any, server: str) -> N
     shot(page, "phone-375.png")
 
 
-def test_keyboard_only_tab_type_enter_and_follow_a_citation(page_at: Any, server: str) -> None:
-    page = page_at(server)
+def test_keyboard_only_tab_type_enter_and_follow_a_citation(page_at: Any, app_url: str) -> None:
+    page = page_at(app_url)
     page.locator("body").focus()
     for _ in range(40):
         page.keyboard.press("Tab")
@@ -249,8 +226,8 @@ def test_keyboard_only_tab_type_enter_and_follow_a_citation(page_at: Any, server
     page.wait_for_function("location.hash.includes('-src-')", timeout=WAIT_MS)
 
 
-def test_copy_answer_copies_plain_text(page_at: Any, server: str) -> None:
-    page = page_at(server)
+def test_copy_answer_copies_plain_text(page_at: Any, app_url: str) -> None:
+    page = page_at(app_url)
     answer = ask(page, RED_FLAG)
     answer.locator(".mn-copy").click()
     page.wait_for_function("document.querySelector('.mn-copy').textContent === 'Copied'", timeout=WAIT_MS)
@@ -258,8 +235,8 @@ def test_copy_answer_copies_plain_text(page_at: Any, server: str) -> None:
     assert copied.startswith("Urgent") and "Sources" in copied and "<" not in copied
 
 
-def test_user_message_cannot_run_script_or_inject_markup(page_at: Any, server: str) -> None:
-    page = page_at(server)
+def test_user_message_cannot_run_script_or_inject_markup(page_at: Any, app_url: str) -> None:
+    page = page_at(app_url)
     ask(page, XSS)
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.locator('#mn-chat img[src="x"]').count() == 0
@@ -279,8 +256,8 @@ def test_document_cannot_run_script_or_inject_markup(page_at: Any, hostile_serve
     shot(page, "hostile-document.png")
 
 
-def test_corpus_panel_shows_the_index(page_at: Any, server: str, real_assistant) -> None:
-    page = page_at(server)
+def test_corpus_panel_shows_the_index(page_at: Any, app_url: str, real_assistant) -> None:
+    page = page_at(app_url)
     page.get_by_text("About the sources").click()
     panel = page.locator(".mn-info")
     panel.wait_for(timeout=WAIT_MS)
@@ -304,8 +281,8 @@ def test_feedback_is_stored_only_when_the_patient_sends_it(page_at: Any, feedbac
     assert rows == [("down", "missed a warning sign", "I also have a fever", PIMPLES)]
 
 
-def test_without_a_feedback_store_there_is_nothing_to_rate(page_at: Any, server: str) -> None:
-    page = page_at(server)
+def test_without_a_feedback_store_there_is_nothing_to_rate(page_at: Any, app_url: str) -> None:
+    page = page_at(app_url)
     ask(page, PIMPLES)
     assert page.get_by_role("button", name="Dislike").count() == 0
     assert page.get_by_role("button", name="Like").count() == 0

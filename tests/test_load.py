@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_app import content, free_port, visible_text
+from tests.test_app import content, visible_text
 
 pytestmark = pytest.mark.integration
 
@@ -33,19 +32,6 @@ NORMAL = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server(real_assistant) -> Iterator[str]:
-    from assistant import ui
-
-    demo = ui.build_app(real_assistant)
-    port = free_port()
-    ui.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
-
-
 def red_flags(assistant: Any) -> list[tuple[str, str]]:
     """Labelled red-flag messages (no history) that triage alone puts in their tier."""
     cases = [json.loads(line) for line in (ROOT / "evals" / "triage.jsonl").read_text(encoding="utf-8").splitlines()
@@ -58,7 +44,7 @@ def red_flags(assistant: Any) -> list[tuple[str, str]]:
     return emergencies[:5] + urgents[:5]
 
 
-def test_twenty_simultaneous_users_get_answers_and_every_red_flag_escalated(server: str, real_assistant) -> None:
+def test_twenty_simultaneous_users_get_answers_and_every_red_flag_escalated(app_url: str, real_assistant) -> None:
     from gradio_client import Client
 
     notices = real_assistant.texts.notices
@@ -68,7 +54,7 @@ def test_twenty_simultaneous_users_get_answers_and_every_red_flag_escalated(serv
         script = [(NORMAL[(user + k) % len(NORMAL)], "none") for k in range(PER_USER - 1)]
         script.insert(user % PER_USER, flags[user % len(flags)])  # the red flag comes first, second or last
         scripts.append(script)
-    clients = [Client(server, verbose=False) for _ in range(USERS)]  # one browser session each
+    clients = [Client(app_url, verbose=False) for _ in range(USERS)]  # one browser session each
     start = threading.Barrier(USERS)
     problems: list[str] = []
     lock = threading.Lock()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
+
 from assistant import cli
 from assistant.config import Settings
 from assistant.embedding import HashingEmbedder
@@ -23,12 +25,6 @@ from assistant.store import ServerLocation
 
 ROOT = Path(__file__).resolve().parents[1]
 FEVER = "a fever or chills following microneedling could indicate an infection"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ChromaServer:
