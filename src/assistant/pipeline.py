@@ -24,15 +24,14 @@ from assistant.answer import Answerer, Candidate, Composition, Evidence, Extract
 from assistant.config import Settings
 from assistant.corpus import is_stale
 from assistant.embedding import load_embedder
-from assistant.errors import ConfigError, EmptyQuestionError
+from assistant.errors import ConfigError, EmptyQuestionError, StoreUnavailableError
 from assistant.expansion import Expander, default_expander
-from assistant.text import safe_text
+from assistant.indexing import location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
 from assistant.schema import Answer, Chunk, Citation, Hit, Triage, Turn
-from assistant.errors import StoreUnavailableError
-from assistant.indexing import location_of
 from assistant.store import Location, SentenceRecord, Store, open_served
+from assistant.text import safe_text
 from assistant.triage import Triager
 
 # Retrieval looks at the start of a very long message only; triage reads all of it.
