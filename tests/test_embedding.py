@@ -8,6 +8,7 @@ and onnxruntime, which CI installs, so they are never skipped.
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,22 @@ SENTENCES = [
 
 
 @pytest.fixture()
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a connection fails the test loudly."""
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Refuse every connection, and fail the test if one was tried.
+
+    subtle: the refusal alone is not enough, since resolve_model turns any hub
+    error into ModelUnavailableError; the attempts are recorded and checked after.
+    """
+    attempts: list[str] = []
 
     def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("tried to reach the network")
+        attempts.append(repr(args[1:] or args))
+        raise OSError("network disabled in this test")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+    yield attempts
+    assert attempts == [], "tried to reach the network"
 
 
 # ---------------------------------------------------------------- names
@@ -71,7 +80,7 @@ def test_bundled_name_resolves_with_or_without_a_backend_suffix() -> None:
     assert resolve_model(f"sentence-transformers/{MODEL.upper()}") == folder
 
 
-def test_missing_folder_is_a_clear_error(tmp_path: Path, no_network: None) -> None:
+def test_missing_folder_is_a_clear_error(tmp_path: Path, no_network: list[str]) -> None:
     with pytest.raises(ModelUnavailableError, match="does not exist"):
         resolve_model(str(tmp_path / "no-such-model"))
     with pytest.raises(ModelUnavailableError, match="does not exist"):
@@ -84,7 +93,7 @@ def test_folder_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["someone/no-such-model-4f1c", "no-such-model-4f1c", "someone/no-such-model-4f1c@onnx"])
-def test_unknown_hub_name_is_an_error_never_a_download(name: str, no_network: None) -> None:
+def test_unknown_hub_name_is_an_error_never_a_download(name: str, no_network: list[str]) -> None:
     with pytest.raises(ModelUnavailableError) as caught:
         resolve_model(name)
     message = str(caught.value)
