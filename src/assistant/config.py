@@ -10,12 +10,17 @@ receives it and never reads ``os.environ``.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from assistant.errors import ConfigError
+import yaml
+
+from assistant.errors import ConfigError, DataFileError
 
 DATA_DIR = Path(__file__).parent / "data"
 MODES = ("bm25", "dense", "hybrid")
@@ -25,6 +30,21 @@ MODES = ("bm25", "dense", "hybrid")
 # import). The ONNX export is made once from the installed model and cached.
 # "all-MiniLM-L6-v2" (torch) and "...@onnx-int8" remain selectable.
 DEFAULT_MODEL = "all-MiniLM-L6-v2@onnx"
+
+
+@contextmanager
+def data_file(path: Path, what: str, fix: str) -> Iterator[Any]:
+    """Parse a YAML data file; any error while reading or interpreting it becomes a
+    DataFileError naming the file and saying how to fix it.
+
+    >>> with data_file(DATA_DIR / "synonyms.yaml", "Query expansions", "...") as data:
+    ...     "expansions" in data
+    True
+    """
+    try:
+        yield yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, re.error) as exc:
+        raise DataFileError(f"{what} {path} are malformed ({exc!r}). {fix}") from exc
 
 
 def _tuning() -> dict[str, Any]:

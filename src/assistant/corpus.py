@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from assistant.config import DATA_DIR
-from assistant.errors import CorpusError, DataFileError
+from assistant.config import DATA_DIR, data_file
+from assistant.errors import CorpusError
 from assistant.loaders import SUPPORTED, read_source
 from assistant.schema import Document
 from assistant.text import fold
@@ -46,18 +43,13 @@ class CleaningRules:
     @classmethod
     def from_file(cls, path: Path | None = None) -> CleaningRules:
         path = path or DATA_DIR / "cleaning.yaml"
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with data_file(path, "Cleaning rules", "Fix the file or restore it from the repository.") as data:
             return cls(
                 drop_lines=tuple(re.compile(p, re.IGNORECASE) for p in data["drop_lines"]),
                 references_heading=re.compile(data["references_heading"], re.IGNORECASE),
                 reference_line=re.compile(data["reference_line"], re.IGNORECASE),
                 lint_suspicious=tuple(re.compile(p, re.IGNORECASE) for p in data.get("lint_suspicious", [])),
             )
-        except (OSError, yaml.YAMLError, KeyError, TypeError, re.error) as exc:
-            raise DataFileError(
-                f"Cleaning rules {path} are malformed ({exc}). Fix the file or restore it from the repository."
-            ) from exc
 
 
 @lru_cache(maxsize=1)

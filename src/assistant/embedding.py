@@ -444,6 +444,3 @@ def load_embedder(name: str, cache_dir: Path | None = None) -> Embeddings:
         return SentenceTransformerEmbedder(name)
     return OnnxEmbedder(name, cache_dir=cache_dir)
 
-
-def embedder_name(embedder: Embeddings) -> str:
-    return str(getattr(embedder, "name", type(embedder).__name__))

@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from assistant.config import DATA_DIR
-from assistant.errors import DataFileError
+from assistant.config import DATA_DIR, data_file
 from assistant.retrieval import query_terms
 
 
@@ -30,14 +27,9 @@ class Expander:
     @classmethod
     def from_file(cls, path: Path | None = None) -> Expander:
         path = path or DATA_DIR / "synonyms.yaml"
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with data_file(path, "Query expansions", "Each entry needs 'match' (a regex) and 'add'.") as data:
             rules = tuple((re.compile(r["match"], re.IGNORECASE), str(r["add"])) for r in data["expansions"])
             strip = tuple(re.compile(p, re.IGNORECASE) for p in data.get("strip", []))
-        except (OSError, yaml.YAMLError, KeyError, TypeError, re.error) as exc:
-            raise DataFileError(
-                f"Query expansions {path} are malformed ({exc!r}); each entry needs 'match' (a regex) and 'add'."
-            ) from exc
         return cls(rules, strip)
 
     def without_subject(self, query: str) -> str:

@@ -323,6 +323,3 @@ class Assistant:
             for position, (row, record) in enumerate(index.sentences.get(hit.chunk.chunk_id, [])):
                 candidates.append(Candidate(hit.chunk, record.text, index.sentence_vectors[row], rank, position))
         return Evidence(query, tuple(hits), tuple(candidates), qvec)
-
-    def chunk(self, chunk_id: str) -> Chunk | None:
-        return self.index.chunks.get(chunk_id)

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from assistant.config import DATA_DIR
+from assistant.config import DATA_DIR, data_file
 from assistant.errors import DataFileError
 from assistant.schema import Level
 
@@ -43,8 +41,9 @@ class SafetyTexts:
     @classmethod
     def from_file(cls, path: Path | None = None) -> SafetyTexts:
         path = path or DATA_DIR / "safety.yaml"
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        fix = ("Each of notices.emergency, notices.urgent, abstention, unavailable, disclaimer, "
+               "system_prompt.text and system_prompt.version must be set.")
+        with data_file(path, "Safety texts", fix) as data:
             notices = {k: str(data["notices"][k]).strip() for k in ("emergency", "urgent")}
             texts = cls(
                 notices=notices,
@@ -63,11 +62,6 @@ class SafetyTexts:
                 ),
                 discouraging=_discouraging(data.get("discouraging")),
             )
-        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, re.error) as exc:
-            raise DataFileError(
-                f"Safety texts {path} are malformed ({exc!r}). Each of notices.emergency, notices.urgent, "
-                "abstention, unavailable, disclaimer, system_prompt.text and system_prompt.version must be set."
-            ) from exc
         if not all(texts.notices.values()):
             raise DataFileError(f"Safety texts {path}: an escalation notice is empty; every tier needs its text.")
         return texts

@@ -367,10 +367,6 @@ def location_for(index_dir: Path, chroma_host: str | None = None, chroma_port: i
     return LocalLocation(index_dir)
 
 
-def read_manifest(location: Location) -> dict[str, Any]:
-    return location.manifest()
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
