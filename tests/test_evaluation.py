@@ -93,7 +93,7 @@ def test_cited_claims_pair_each_claim_with_its_markers() -> None:
 
 
 def test_citation_precision_and_validity_of_a_faithful_answer() -> None:
-    answer = f"Redness is normal for a day or two. [1] If you have a fever, contact your practitioner immediately. [2]"
+    answer = "Redness is normal for a day or two. [1] If you have a fever, contact your practitioner immediately. [2]"
     check = check_citations(answer, {1: SOURCE_1, 2: SOURCE_2})
     assert check == CitationCheck(sentences=2, supported=2, markers=2, valid=2, problems=())
 

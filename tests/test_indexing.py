@@ -212,12 +212,14 @@ def test_near_duplicate_documents_are_reported(tmp_path: Path, corpus: Path, cap
 
 def test_large_collections_are_read_in_pages(tmp_path: Path, corpus: Path, monkeypatch) -> None:
     from assistant import store as store_module
+    from assistant.derived import Derived
 
     settings = settings_for(tmp_path, corpus)
     ingest(settings, HashingEmbedder())
-    whole = Assistant.load(settings, HashingEmbedder())
+    store = open_served(LocalLocation(settings.index_dir), HashingEmbedder())
+    whole = Derived.build(store)
     monkeypatch.setattr(store_module, "READ_PAGE", 7)  # many pages for a small corpus
-    paged = Assistant.load(settings, HashingEmbedder())
-    assert paged.index.chunks == whole.index.chunks
-    assert (paged.index.sentence_vectors == whole.index.sentence_vectors).all()
-    assert paged.store.passage_ids() == whole.store.passage_ids()
+    paged = Derived.build(store)
+    assert paged.chunks == whole.chunks
+    assert (paged.offsets == whole.offsets).all() and (paged.vectors == whole.vectors).all()
+    assert len(store.passage_ids()) == len(whole.chunks)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.text import contains_sentence, fold, sentences, words
+from assistant.text import contains_sentence, fold, overlapping, sentences, words
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,19 @@ def test_safe_text() -> None:
 
     assert safe_text("fever\ud800 and pus\x00") == "fever? and pus "
     assert safe_text("normal text, émoji 🤒") == "normal text, émoji 🤒"
+
+
+def test_overlapping_finds_exactly_the_pairs_a_pairwise_comparison_finds() -> None:
+    import random
+
+    rng = random.Random(7)
+    pool = [f"Sentence number {n} says something." for n in range(12)]
+    texts = [" ".join(rng.sample(pool, rng.randint(0, 6))) for _ in range(40)]
+
+    def share(a: str, b: str) -> float:
+        sa, sb = ({fold(s) for _, _, s in sentences(t)} for t in (a, b))
+        return len(sa & sb) / min(len(sa), len(sb)) if sa and sb else 0.0
+
+    expected = [(i, j, share(a, b)) for i, a in enumerate(texts) for j, b in enumerate(texts)
+                if i < j and share(a, b) >= 0.5]
+    assert expected and list(overlapping(texts, 0.5)) == expected

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -74,6 +75,12 @@ _ADVICE = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)
+def term_set(sentence: str) -> frozenset[str]:
+    """A source sentence's content words (the same sentences come back question after question)."""
+    return frozenset(query_terms(sentence))
+
+
 def reading_order(text: str) -> int:
     if _SEEK_HELP.search(text):
         return 2
@@ -112,7 +119,7 @@ class ExtractiveAnswerer(Answerer):
         dense = matrix @ evidence.query_vector
         terms = set(query_terms(evidence.question))
         lexical = np.array(
-            [len(terms & set(query_terms(c.text))) / (len(terms) or 1) for c in evidence.candidates],
+            [len(terms & term_set(c.text)) / (len(terms) or 1) for c in evidence.candidates],
             dtype=np.float32,
         )
         rank_prior = np.array([0.02 * (1.0 / (1 + c.hit_rank)) for c in evidence.candidates], dtype=np.float32)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from assistant.corpus import heading_level, is_heading
 from assistant.schema import Chunk, Document
-from assistant.text import words
+from assistant.text import sentences, words
 
 INTRO = "Introduction"
 SEPARATOR = " › "
@@ -127,3 +127,8 @@ def chunk_documents(docs: list[Document], chunk_size: int = 700) -> list[Chunk]:
 def embedding_text(chunk: Chunk) -> str:
     """What the embedder and BM25 see: the section heading gives short passages their topic."""
     return f"{chunk.section}\n{chunk.text}"
+
+
+def sentence_texts(chunk: Chunk) -> list[str]:
+    """The sentences of a passage, in the order ingest embeds them."""
+    return [text for _, _, text in sentences(chunk.text)]

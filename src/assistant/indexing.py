@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from assistant.chunking import chunk_documents, embedding_text
+from assistant.chunking import chunk_documents, embedding_text, sentence_texts
 from assistant.config import Settings
 from assistant.corpus import Skipped, load_corpus
 from assistant.schema import Chunk, Document
 from assistant.store import Location, SentenceRecord, Store, location_for
-from assistant.text import sentences, shared_sentences
+from assistant.text import overlapping
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -96,7 +96,7 @@ class IngestReport:
 def sentence_records(chunk: Chunk) -> list[SentenceRecord]:
     return [
         SentenceRecord(f"{chunk.chunk_id}:{i:03d}", chunk.chunk_id, text)
-        for i, (_, _, text) in enumerate(sentences(chunk.text))
+        for i, text in enumerate(sentence_texts(chunk))
     ]
 
 
@@ -129,9 +129,8 @@ def make_plan(settings: Settings, location: Location | None = None) -> Plan:
                     skipped=tuple(skipped), to_embed=(), to_delete=(), rebuild=False, config=config,
                     passages=int(old.get("passages", 0)))
     warnings = tuple(
-        f"{b.doc_id} repeats {a.doc_id} ({share:.0%} of its sentences); keep one unless both are meant"
-        for i, a in enumerate(docs) for b in docs[i + 1 :]
-        if (share := shared_sentences(a.text, b.text)) >= NEAR_DUPLICATE_DOCS
+        f"{docs[j].doc_id} repeats {docs[i].doc_id} ({share:.0%} of its sentences); keep one unless both are meant"
+        for i, j, share in overlapping([d.text for d in docs], NEAR_DUPLICATE_DOCS)
     )
     chunks = chunk_documents(docs, settings.chunk_size)
     existing = {cid for info in old_docs.values() for cid in info.get("chunk_ids", [])}
@@ -181,6 +180,10 @@ def ingest(
         store = location.new_generation(None if plan.rebuild else served, embedder)
         _embed_in_batches(store, plan.to_embed, progress)
         store.delete_passages(plan.to_delete)
+        from assistant.derived import Derived  # scipy: only when something changed
+
+        # Saved before publishing, so no start after it rebuilds them.
+        Derived.build(store).save(location.derived_dir(store.generation))
         location.publish(
             store.generation,
             {

@@ -9,13 +9,12 @@ age. Reads files only; loads no model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 
 from assistant.chunking import INTRO, chunk_documents
 from assistant.config import Settings
 from assistant.corpus import CleaningRules, default_rules, is_heading, is_stale, load_corpus
 from assistant.schema import Chunk
-from assistant.text import shared_sentences
+from assistant.text import overlapping
 
 SHORT_SECTION_CHARS = 80
 NEAR_DUPLICATE_SHARE = 0.5
@@ -68,11 +67,9 @@ def _short_sections(chunks: list[Chunk]) -> list[Finding]:
 def _near_duplicates(chunks: list[Chunk]) -> list[Finding]:
     """Passages of different documents sharing most of their sentences word for word."""
     findings = []
-    for a, b in combinations(chunks, 2):
-        if a.doc_id == b.doc_id:
-            continue
-        shared = shared_sentences(a.text, b.text)
-        if shared >= NEAR_DUPLICATE_SHARE:
+    for i, j, shared in overlapping([c.text for c in chunks], NEAR_DUPLICATE_SHARE):
+        a, b = chunks[i], chunks[j]
+        if a.doc_id != b.doc_id:
             findings.append(Finding(b.doc_id, "near-duplicate passage",
                                     f"{b.section!r} repeats {a.doc_id} {a.section!r} ({shared:.0%} of sentences)"))
     return findings

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +23,8 @@ from langchain_core.embeddings import Embeddings
 from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.corpus import is_stale
+from assistant.chunking import sentence_texts
+from assistant.derived import Derived, load_or_build
 from assistant.embedding import load_embedder
 from assistant.errors import ConfigError, EmptyQuestionError, StoreUnavailableError
 from assistant.expansion import Expander, default_expander
@@ -30,13 +32,15 @@ from assistant.indexing import location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
 from assistant.schema import Answer, Chunk, Citation, Hit, Triage, Turn
-from assistant.store import Location, SentenceRecord, Store, open_served
+from assistant.store import Location, Store, open_served
 from assistant.text import safe_text
+from assistant.topics import AdjacentTopics
 from assistant.triage import Triager
 
 # Retrieval looks at the start of a very long message only; triage reads all of it.
 MAX_QUERY_CHARS = 2000
 MAX_MESSAGE_CHARS = 20_000
+MAX_OVERLAP_PAIRS = 200_000
 # A message this short, or one that points back ("that", "it"), is read as a
 # follow-up: the previous user turn is added to the retrieval query.
 FOLLOW_UP_WORDS = 7
@@ -59,16 +63,35 @@ class LoadedIndex:
     question is being answered never mixes two generations."""
 
     store: Store
+    derived: Derived
     chunks: dict[str, Chunk]
-    sentences: dict[str, list[tuple[int, SentenceRecord]]]
-    sentence_vectors: np.ndarray
     doc_meta: dict[str, dict[str, str]]
     retrievers: dict[str, Retriever]
     info: IndexInfo
+    # (passage, passage) -> mean best sentence similarity; a property of the index, so it is kept.
+    overlap: dict[tuple[str, str], float] = field(default_factory=dict, compare=False)
 
     def vectors(self, chunk_id: str) -> np.ndarray:
-        rows = [row for row, _ in self.sentences.get(chunk_id, [])]
-        return self.sentence_vectors[rows] if rows else np.zeros((0, 1), dtype=np.float32)
+        return self.derived.sentence_vectors(chunk_id)
+
+    def sentences(self, chunk_id: str) -> tuple[str, ...]:
+        return _sentences_of(self.chunks[chunk_id])
+
+    def similarity(self, a: str, b: str) -> float:
+        """On average, how close each sentence of ``a`` comes to a sentence of ``b``."""
+        key = (a, b)
+        if key not in self.overlap:
+            mine, theirs = self.vectors(a), self.vectors(b)
+            found = float((mine @ theirs.T).max(axis=1).mean()) if len(mine) and len(theirs) else 0.0
+            if len(self.overlap) >= MAX_OVERLAP_PAIRS:
+                self.overlap.clear()
+            self.overlap[key] = found
+        return self.overlap[key]
+
+
+@lru_cache(maxsize=4096)
+def _sentences_of(chunk: Chunk) -> tuple[str, ...]:
+    return tuple(sentence_texts(chunk))
 
 
 def extractive_answerer(settings: Settings) -> ExtractiveAnswerer:
@@ -89,6 +112,7 @@ class Assistant:
         texts: SafetyTexts | None = None,
         expander: Expander | None = None,
         location: Location | None = None,
+        topics: AdjacentTopics | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
@@ -98,6 +122,7 @@ class Assistant:
         self.triager = triager or Triager.from_file()
         self.texts = texts or default_texts()
         self.expander = expander or default_expander()
+        self.topics = topics or AdjacentTopics.from_file()
         self.answerer = answerer or extractive_answerer(settings)
         self.reload()
 
@@ -160,21 +185,18 @@ class Assistant:
         else:
             store = current.store
         manifest = self.location.manifest()
-        chunks = store.chunks()
-        records, vectors = store.sentence_table()
-        by_chunk: dict[str, list[tuple[int, SentenceRecord]]] = {}
-        for row, record in enumerate(records):
-            by_chunk.setdefault(record.chunk_id, []).append((row, record))
+        derived = load_or_build(store, self.location.derived_dir(store.generation))
+        chunks = {c.chunk_id: c for c in derived.chunks}
         retrievers: dict[str, Retriever] = {
-            "bm25": BM25Retriever(chunks),
-            "dense": DenseRetriever(store.search, self._encode),
+            "bm25": BM25Retriever(derived.chunks, derived.bm25),
+            "dense": DenseRetriever(store.search, self._encode, chunks, derived.sentence_vectors,
+                                    self.settings.sentence_weight),
         }
         retrievers["hybrid"] = HybridRetriever([retrievers["bm25"], retrievers["dense"]])
         self.index = LoadedIndex(
             store=store,
-            chunks={c.chunk_id: c for c in chunks},
-            sentences=by_chunk,
-            sentence_vectors=vectors,
+            derived=derived,
+            chunks=chunks,
             doc_meta={d: dict(info.get("metadata", {})) for d, info in manifest.get("documents", {}).items()},
             retrievers=retrievers,
             info=IndexInfo(
@@ -243,6 +265,10 @@ class Assistant:
         if refusal is not None:
             return Answer(notice=notice, answer=refusal.text, triage=triage, abstained=False, refused=True,
                           corpus_version=version, answerer="refusal", extra={"refusal": refusal.name})
+        topic = self.topics.uncovered(message, (c.text for c in index.derived.chunks), index.store.generation)
+        if topic is not None:
+            return Answer(notice=notice, answer=self.texts.not_covered(topic), triage=triage, abstained=True,
+                          corpus_version=version, answerer="uncovered-topic", extra={"uncovered_topic": topic})
         query = self.expander.expand(self.contextual_question(message, history))
         try:
             found = index.retrievers[self.settings.mode].retrieve(query, self.settings.k * 2)
@@ -305,10 +331,8 @@ class Assistant:
         index = index or self.index
         kept: list[Hit] = []
         for hit in hits:
-            mine = index.vectors(hit.chunk.chunk_id)
             for i, other in enumerate(kept):
-                theirs = index.vectors(other.chunk.chunk_id)
-                if len(mine) and len(theirs) and float((mine @ theirs.T).max(axis=1).mean()) >= self.settings.near_duplicate:
+                if index.similarity(hit.chunk.chunk_id, other.chunk.chunk_id) >= self.settings.near_duplicate:
                     kept[i] = replace(other, also=other.also + (hit.chunk.chunk_id,))
                     break
             else:
@@ -320,6 +344,7 @@ class Assistant:
         qvec = np.asarray(self._encode(query), dtype=np.float32)
         candidates: list[Candidate] = []
         for rank, hit in enumerate(hits):
-            for position, (row, record) in enumerate(index.sentences.get(hit.chunk.chunk_id, [])):
-                candidates.append(Candidate(hit.chunk, record.text, index.sentence_vectors[row], rank, position))
+            vectors = index.vectors(hit.chunk.chunk_id)
+            for position, text in enumerate(index.sentences(hit.chunk.chunk_id)):
+                candidates.append(Candidate(hit.chunk, text, vectors[position], rank, position))
         return Evidence(query, tuple(hits), tuple(candidates), qvec)

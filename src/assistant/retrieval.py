@@ -8,14 +8,15 @@ them to langchain's ``BaseRetriever`` so they plug into langchain chains.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
-from rank_bm25 import BM25Okapi
 
+from assistant.bm25 import SparseBM25
 from assistant.chunking import embedding_text
 from assistant.schema import Chunk, Hit
 from assistant.text import words
@@ -41,34 +42,64 @@ def query_terms(text: str) -> list[str]:
 
 
 class BM25Retriever:
-    """Okapi BM25 over section heading plus passage text."""
+    """Okapi BM25 over section heading plus passage text (``index`` is built when not given)."""
 
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
+    def __init__(self, chunks: Sequence[Chunk], index: SparseBM25 | None = None) -> None:
         self.chunks = list(chunks)
-        corpus = [query_terms(embedding_text(c)) or ["_"] for c in self.chunks]
-        self._bm25 = BM25Okapi(corpus) if self.chunks else None
+        self._bm25 = index or SparseBM25.build([bm25_terms(c) for c in self.chunks])
 
     def retrieve(self, query: str, k: int) -> list[Hit]:
         terms = query_terms(query)
-        if not terms or self._bm25 is None:
+        if not terms or not self.chunks:
             return []
-        scores = self._bm25.get_scores(terms)
-        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-        return [Hit(self.chunks[i], float(scores[i])) for i in order[:k] if scores[i] > 0]
+        return [Hit(self.chunks[i], score) for i, score in self._bm25.top(terms, k)]
+
+
+def bm25_terms(chunk: Chunk) -> list[str]:
+    """What BM25 indexes of a passage: heading and text without stopwords (``_`` keeps a row for an empty one)."""
+    return query_terms(embedding_text(chunk)) or ["_"]
 
 
 class DenseRetriever:
-    """Nearest passages in the vector store by cosine similarity of the query embedding."""
+    """Nearest passages by cosine similarity of the query embedding, reranked by their best sentence.
 
-    def __init__(self, search: Callable[[Sequence[float], int], list[tuple[Chunk, float]]],
-                 encode: Callable[[str], Sequence[float]]) -> None:
+    The store answers with passage ids for a pool of candidates; ``chunks``
+    (the loaded index) turns them into passages. With ``sentence_vectors``,
+    each candidate's score becomes ``(1 - sentence_weight) * passage cosine +
+    sentence_weight * best sentence cosine``: a passage that holds one sentence
+    answering the question outranks one that is about the topic in general
+    (tuned on the tune split, see data/tuning.toml).
+    """
+
+    def __init__(self, search: Callable[[Sequence[float], int], list[tuple[str, float]]],
+                 encode: Callable[[str], Sequence[float]], chunks: Mapping[str, Chunk],
+                 sentence_vectors: Callable[[str], np.ndarray] | None = None, sentence_weight: float = 0.0,
+                 pool: int = 50) -> None:
         self._search = search
         self._encode = encode
+        self._chunks = chunks
+        self._sentence_vectors = sentence_vectors
+        self.sentence_weight = sentence_weight if sentence_vectors is not None else 0.0
+        self.pool = pool
 
     def retrieve(self, query: str, k: int) -> list[Hit]:
         if not query.strip():
             return []
-        return [Hit(chunk, score) for chunk, score in self._search(self._encode(query), k)]
+        vector = self._encode(query)
+        found = [(self._chunks[cid], score) for cid, score in self._search(vector, max(k, self.pool))
+                 if cid in self._chunks]
+        if self.sentence_weight and self._sentence_vectors is not None:
+            q = np.asarray(vector, dtype=np.float32)
+            w = self.sentence_weight
+            found = [(chunk, (1 - w) * score + w * self._best_sentence(chunk.chunk_id, q, score))
+                     for chunk, score in found]
+            found.sort(key=lambda pair: (-pair[1], pair[0].chunk_id))
+        return [Hit(chunk, score) for chunk, score in found[:k]]
+
+    def _best_sentence(self, chunk_id: str, q: np.ndarray, fallback: float) -> float:
+        assert self._sentence_vectors is not None
+        rows = self._sentence_vectors(chunk_id)
+        return float((rows @ q).max()) if len(rows) else fallback
 
 
 class HybridRetriever:

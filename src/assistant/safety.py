@@ -35,13 +35,14 @@ class SafetyTexts:
     system_prompt: str
     system_prompt_version: int
     unavailable: str = ""
+    uncovered_topic: str = ""
     refusals: tuple[Refusal, ...] = ()
     discouraging: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> SafetyTexts:
         path = path or DATA_DIR / "safety.yaml"
-        fix = ("Each of notices.emergency, notices.urgent, abstention, unavailable, disclaimer, "
+        fix = ("Each of notices.emergency, notices.urgent, abstention, uncovered_topic, unavailable, disclaimer, "
                "system_prompt.text and system_prompt.version must be set.")
         with data_file(path, "Safety texts", fix) as data:
             notices = {k: str(data["notices"][k]).strip() for k in ("emergency", "urgent")}
@@ -52,6 +53,7 @@ class SafetyTexts:
                 system_prompt=str(data["system_prompt"]["text"]).strip(),
                 system_prompt_version=int(data["system_prompt"]["version"]),
                 unavailable=str(data["unavailable"]).strip(),
+                uncovered_topic=str(data["uncovered_topic"]).strip(),
                 refusals=tuple(
                     Refusal(
                         name=str(r["name"]),
@@ -65,6 +67,10 @@ class SafetyTexts:
         if not all(texts.notices.values()):
             raise DataFileError(f"Safety texts {path}: an escalation notice is empty; every tier needs its text.")
         return texts
+
+    def not_covered(self, topic: str) -> str:
+        """The abstention for a question about a topic the sources never mention."""
+        return self.uncovered_topic.replace("{topic}", topic) if self.uncovered_topic else self.abstention
 
     def discourages_care(self, sentence: str) -> bool:
         """True for a sentence that tells the user not to seek care or to ignore a warning."""

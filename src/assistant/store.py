@@ -17,6 +17,7 @@ Two locations hold generations:
         CURRENT                      "gen-20261121T195501-3f2a" (replaced atomically)
         gen-20261121T195501-3f2a/
           chroma/                    the collections
+          derived/                   passages, sentence vectors and BM25 as files (assistant.derived)
           manifest.json              what was indexed, with which model (written first)
 
 - ``ServerLocation`` (``CHROMA_HOST``/``CHROMA_PORT``): a Chroma server over
@@ -54,6 +55,7 @@ PASSAGES = "passages"
 SENTENCES = "sentences"
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+DERIVED_CACHE = Path("~/.cache/assistant/derived")  # per worker, for indexes on a Chroma server
 KEEP_GENERATIONS = 2  # the served one and the one before, which a running app may still read
 _COSINE = {"hnsw": {"space": "cosine"}}
 
@@ -99,6 +101,7 @@ class Store:
         self.generation = generation
         self.passages = self._collection(prefix + PASSAGES, embedder)
         self.sentences = self._collection(prefix + SENTENCES, embedder)
+        self._passage_collection = client.get_collection(prefix + PASSAGES)
 
     def _collection(self, name: str, embedder: Embeddings) -> Any:
         from langchain_chroma import Chroma
@@ -128,18 +131,20 @@ class Store:
         vectors = np.asarray([got["embeddings"][i] for i in order], dtype=np.float32).reshape(len(order), -1)
         return records, vectors
 
-    def search(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]:
-        """Nearest passages by cosine similarity (1 is identical)."""
+    def search(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+        """Ids of the nearest passages with their cosine similarity (1 is identical).
+
+        Only ids and distances come back: the caller holds the passages in
+        memory, and fetching texts and metadata would triple the cost.
+        """
         try:
-            results = self.passages.similarity_search_by_vector_with_relevance_scores(list(vector), k=k)
+            got = self._passage_collection.query(query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k,
+                                                include=["distances"])
         except Exception as exc:  # noqa: BLE001 - the HTTP client raises many kinds
             raise StoreUnavailableError(
                 "The knowledge base is not reachable right now. Check that the Chroma server is running."
             ) from exc
-        return [
-            (chunk_from_record(str(doc.id), doc.page_content, doc.metadata), 1.0 - float(distance))
-            for doc, distance in results
-        ]
+        return [(str(i), 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     # -- writing -----------------------------------------------------------
 
@@ -214,6 +219,7 @@ class Location(Protocol):
     def new_generation(self, base: str | None, embedder: Embeddings) -> Store: ...
     def publish(self, generation: str, manifest: dict[str, Any]) -> None: ...
     def remove_old_generations(self) -> list[str]: ...
+    def derived_dir(self, generation: str) -> Path: ...
 
 
 def open_served(location: Location, embedder: Embeddings) -> Store:
@@ -271,6 +277,10 @@ class LocalLocation:
             shutil.copytree(self.index_dir / base / "chroma", self.index_dir / name / "chroma")
         return self.open(name, embedder)
 
+    def derived_dir(self, generation: str) -> Path:
+        """Where the derived files of a generation live (assistant.derived): inside it."""
+        return self.index_dir / generation / "derived"
+
     def publish(self, generation: str, manifest: dict[str, Any]) -> None:
         _write_atomically(self.index_dir / generation / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
         _write_atomically(self.index_dir / CURRENT, generation + "\n")
@@ -293,12 +303,13 @@ class LocalLocation:
 class ServerLocation:
     """Generations as collections on a Chroma server; a ``meta`` record names the served one."""
 
-    def __init__(self, host: str, port: int, name: str) -> None:
+    def __init__(self, host: str, port: int, name: str, cache_dir: Path = DERIVED_CACHE) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         self.host, self.port = host, port
         self.name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_") or "index"
+        self.cache = cache_dir.expanduser() / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{host}-{port}-{self.name}")
         try:
             self._client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
             self._meta = self._client.get_or_create_collection(f"{self.name}.meta", embedding_function=None)
@@ -333,6 +344,19 @@ class ServerLocation:
         if base is not None:
             store.copy_from(self.open(base, embedder))
         return store
+
+    def derived_dir(self, generation: str) -> Path:
+        """This worker's cached derived files of a generation (assistant.derived).
+
+        Asking for a generation not cached yet forgets all but the newest other
+        one, so a long-running worker's cache does not grow with every ingest.
+        """
+        folder = self.cache / generation
+        if not folder.exists() and self.cache.is_dir():
+            cached = sorted(p for p in self.cache.glob("gen-*") if p.is_dir())
+            for old in cached[: -(KEEP_GENERATIONS - 1)]:
+                shutil.rmtree(old, ignore_errors=True)
+        return folder
 
     def publish(self, generation: str, manifest: dict[str, Any]) -> None:
         # One record upsert: atomic on the server, so workers see old or new.

@@ -23,8 +23,8 @@ def render_markdown(report: dict[str, Any], plots: list[str]) -> str:
         f"({corpus.get('documents')} documents, {corpus.get('passages')} passages, indexed {corpus.get('indexed_at')}"
         f"{', temporary index' if corpus.get('temporary_index') else ''})",
         f"- Embedding model: {corpus.get('model')}",
-        f"- Settings: " + ", ".join(f"{k}={v}" for k, v in report["settings"].items()),
-        f"- Packages: " + ", ".join(f"{k} {v}" for k, v in report["packages"].items() if v),
+        "- Settings: " + ", ".join(f"{k}={v}" for k, v in report["settings"].items()),
+        "- Packages: " + ", ".join(f"{k} {v}" for k, v in report["packages"].items() if v),
         "",
         md_table(["suite", "kinds", "cases", "sha256"],
                  [[s["name"], ", ".join(s["kinds"]), s["cases"], s["sha256"]] for s in report["suites"]]),

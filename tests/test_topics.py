@@ -1,0 +1,83 @@
+"""Adjacent topics the corpus does not cover: named, abstained on, and answered once a document covers them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.errors import DataFileError
+from assistant.indexing import ingest
+from assistant.pipeline import Assistant
+from assistant.topics import AdjacentTopics
+
+ROOT = Path(__file__).resolve().parents[1]
+TOPICS = AdjacentTopics.from_file()
+PASSAGES = ["Redness and swelling are normal for a day or two.", "Peeling and flaking usually settle within a week."]
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("can i get botox the same week", "Botox and other wrinkle injections"),
+    ("does microneedling work on stretch marks?", "stretch marks, cellulite and hair loss"),
+    ("Is it safe while I'm pregnant?", "pregnancy and breastfeeding"),
+    ("how much does a session cost", "prices and insurance"),
+    ("what about a TCA peel instead", "chemical peels"),
+])
+def test_a_question_naming_an_uncovered_topic_is_recognised(question: str, topic: str) -> None:
+    assert TOPICS.uncovered(question, PASSAGES) == topic
+
+
+@pytest.mark.parametrize("question", [
+    "my skin is peeling, is that normal?",  # peeling is not a chemical peel
+    "how much does it hurt the day after",  # "how much" is not a price
+    "I have redness and swelling",
+    "",
+])
+def test_ordinary_aftercare_questions_are_not_caught(question: str) -> None:
+    assert TOPICS.uncovered(question, PASSAGES) is None
+
+
+def test_a_topic_the_passages_mention_is_covered() -> None:
+    passages = [*PASSAGES, "Avoid laser treatments for two weeks after microneedling."]
+    assert TOPICS.uncovered("can i do laser after", PASSAGES) == "laser and light treatments"
+    assert TOPICS.uncovered("can i do laser after", passages, corpus_key="with-laser") is None
+    assert TOPICS.uncovered("can i do laser after", PASSAGES, corpus_key="without") is not None
+
+
+def test_a_malformed_topics_file_says_what_to_fix(tmp_path: Path) -> None:
+    bad = tmp_path / "topics.yaml"
+    bad.write_text("topics:\n  - name: lasers\n    match: '(unclosed'\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="name and a match"):
+        AdjacentTopics.from_file(bad)
+
+
+@pytest.mark.integration
+def test_real_corpus_abstains_on_an_uncovered_topic_and_keeps_the_escalation(real_assistant: Assistant) -> None:
+    answer = real_assistant.ask("does microneedling work on stretch marks?")
+    assert answer.abstained and not answer.citations and answer.notice is None
+    assert answer.answerer == "uncovered-topic" and "stretch marks" in answer.answer
+    urgent = real_assistant.ask("I'm pregnant and I have a fever and pus after microneedling")
+    assert urgent.abstained and urgent.notice is not None and urgent.triage.level == "urgent"
+    covered = real_assistant.ask("my skin is peeling after microneedling, is that normal?")
+    assert not covered.abstained and covered.citations
+
+
+@pytest.mark.integration
+def test_swapping_in_a_document_about_the_topic_turns_the_check_off(tmp_path: Path, real_embedder) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    settings = Settings.resolve(env={}, flags={"corpus_dir": corpus, "index_dir": tmp_path / "index"})
+    ingest(settings, real_embedder)
+    question = "does microneedling work on stretch marks?"
+    assert Assistant.load(settings, real_embedder).ask(question).answerer == "uncovered-topic"
+    (corpus / "stretch-marks.md").write_text(
+        "# Microneedling for stretch marks\n\nMicroneedling can soften the look of stretch marks over several "
+        "sessions. Results vary from person to person, and older stretch marks respond more slowly.\n",
+        encoding="utf-8",
+    )
+    ingest(settings, real_embedder)
+    answer = Assistant.load(settings, real_embedder).ask(question)
+    assert answer.answerer == "extractive" and not answer.abstained
+    assert any(c.doc == "stretch-marks.md" for c in answer.citations)
