@@ -58,7 +58,10 @@ class ChromaServer:
 
 
 @pytest.fixture()
-def server(tmp_path: Path) -> Iterator[ChromaServer]:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChromaServer]:
+    from assistant import store
+
+    monkeypatch.setattr(store, "DERIVED_CACHE", tmp_path / "worker-cache")
     srv = ChromaServer(tmp_path / "chroma-data")
     srv.start()
     yield srv
@@ -94,6 +97,9 @@ def test_ingest_and_ask_through_the_server(tmp_path: Path, server: ChromaServer,
         assert w.index_changed()
         w.reload()
         assert w.info.documents == 2
+    # Workers keep derived files per generation in their cache, only the newest two.
+    cached = sorted(p.name for p in (tmp_path / "worker-cache").glob("*/gen-*"))
+    assert ServerLocation("127.0.0.1", server.port, "clinic-index").current() in cached and len(cached) <= 2
 
     # The CLI reads CHROMA_HOST/CHROMA_PORT like any other setting.
     import os

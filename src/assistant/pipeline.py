@@ -22,8 +22,8 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer
 from assistant.config import Settings
-from assistant.corpus import is_stale
 from assistant.chunking import sentence_texts
+from assistant.corpus import is_stale
 from assistant.derived import Derived, load_or_build
 from assistant.embedding import load_embedder
 from assistant.errors import ConfigError, EmptyQuestionError, StoreUnavailableError
@@ -79,14 +79,14 @@ class LoadedIndex:
 
     def similarity(self, a: str, b: str) -> float:
         """On average, how close each sentence of ``a`` comes to a sentence of ``b``."""
-        key = (a, b)
-        if key not in self.overlap:
+        found = self.overlap.get((a, b))
+        if found is None:
             mine, theirs = self.vectors(a), self.vectors(b)
             found = float((mine @ theirs.T).max(axis=1).mean()) if len(mine) and len(theirs) else 0.0
             if len(self.overlap) >= MAX_OVERLAP_PAIRS:
                 self.overlap.clear()
-            self.overlap[key] = found
-        return self.overlap[key]
+            self.overlap[(a, b)] = found
+        return found
 
 
 @lru_cache(maxsize=4096)

@@ -303,13 +303,13 @@ class LocalLocation:
 class ServerLocation:
     """Generations as collections on a Chroma server; a ``meta`` record names the served one."""
 
-    def __init__(self, host: str, port: int, name: str, cache_dir: Path = DERIVED_CACHE) -> None:
+    def __init__(self, host: str, port: int, name: str, cache_dir: Path | None = None) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         self.host, self.port = host, port
         self.name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_") or "index"
-        self.cache = cache_dir.expanduser() / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{host}-{port}-{self.name}")
+        self.cache = (cache_dir or DERIVED_CACHE).expanduser() / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{host}-{port}-{self.name}")
         try:
             self._client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
             self._meta = self._client.get_or_create_collection(f"{self.name}.meta", embedding_function=None)
