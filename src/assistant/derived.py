@@ -79,7 +79,8 @@ class Derived:
             if len(mine) != len(sentence_texts(chunk)):
                 raise IndexMissingError(
                     f"The index's sentences of passage {chunk.chunk_id} do not match its text. "
-                    "Rebuild it with `assistant ingest --rebuild`."
+                    "Rebuild it: remove the index folder (or, on a Chroma server, its collections) and run "
+                    "`assistant ingest`."
                 )
             order += mine
             offsets.append(len(order))
