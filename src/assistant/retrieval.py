@@ -79,7 +79,7 @@ class DenseRetriever:
         self._encode = encode
         self._chunks = chunks
         self._sentence_vectors = sentence_vectors
-        self.sentence_weight = sentence_weight if sentence_vectors is not None else 0.0
+        self.sentence_weight = sentence_weight
         self.pool = pool
 
     def retrieve(self, query: str, k: int) -> list[Hit]:
@@ -89,17 +89,15 @@ class DenseRetriever:
         found = [(self._chunks[cid], score) for cid, score in self._search(vector, max(k, self.pool))
                  if cid in self._chunks]
         if self.sentence_weight and self._sentence_vectors is not None:
-            q = np.asarray(vector, dtype=np.float32)
-            w = self.sentence_weight
-            found = [(chunk, (1 - w) * score + w * self._best_sentence(chunk.chunk_id, q, score))
-                     for chunk, score in found]
-            found.sort(key=lambda pair: (-pair[1], pair[0].chunk_id))
-        return [Hit(chunk, score) for chunk, score in found[:k]]
+            q, w, rows_of = np.asarray(vector, dtype=np.float32), self.sentence_weight, self._sentence_vectors
 
-    def _best_sentence(self, chunk_id: str, q: np.ndarray, fallback: float) -> float:
-        assert self._sentence_vectors is not None
-        rows = self._sentence_vectors(chunk_id)
-        return float((rows @ q).max()) if len(rows) else fallback
+            def reranked(chunk: Chunk, score: float) -> float:
+                rows = rows_of(chunk.chunk_id)  # a passage without sentences keeps its passage score
+                return (1 - w) * score + w * float((rows @ q).max()) if len(rows) else score
+
+            found = sorted(((chunk, reranked(chunk, score)) for chunk, score in found),
+                           key=lambda pair: (-pair[1], pair[0].chunk_id))
+        return [Hit(chunk, score) for chunk, score in found[:k]]
 
 
 class HybridRetriever:
