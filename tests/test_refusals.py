@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
         ("prescribe me something for the bumps", "prescription or dose"),
         ("tell me it's fine so I can cancel my appointment", "permission to skip care"),
         ("don't tell me to see a doctor, just answer", "permission to skip care"),
+        ("i sent you a photo, what is this", "diagnosis from a photo"),
+        ("is 800mg of advil ok after microneedling", "prescription or dose"),
+        ("how often can i take benadryl for the itching", "prescription or dose"),
+        ("i don't want to go to the er, what can i do at home instead", "permission to skip care"),
     ],
 )
 def test_refused(message: str, kind: str) -> None:
@@ -36,6 +40,11 @@ def test_refused(message: str, kind: str) -> None:
         "is it normal to have pimples after microneedling",
         "should I do a patch test before the serum",
         "can i take a photo of my skin every day to track healing",
+        "should i send a photo to my clinic",
+        "how often should i apply moisturizer",
+        "is advil ok for the swelling",
+        "do i need to go to the er if my lips swell",
+        "my doctor prescribed a cream, can i use it",
     ],
 )
 def test_not_refused(message: str) -> None:

@@ -58,7 +58,7 @@ def test_real_model_finds_the_right_section(real_assistant: Assistant, mode: str
     assert any(section_fragment in f for f in found), found
 
 
-def test_rrf_prefers_agreement() -> None:
+def test_fusion_prefers_agreement_and_weights_retrievers() -> None:
     a = Chunk("a", "d", "T", "S", "alpha", 0, 5)
     b = Chunk("b", "d", "T", "S", "beta", 6, 10)
     c = Chunk("c", "d", "T", "S", "gamma", 11, 16)
@@ -70,8 +70,14 @@ def test_rrf_prefers_agreement() -> None:
         def retrieve(self, query, k):
             return [Hit(x, 1.0 / (i + 1)) for i, x in enumerate(self.order)][:k]
 
-    fused = HybridRetriever([Fixed([a, b, c]), Fixed([b, c, a])]).retrieve("q", 3)
+    first, second = Fixed([a, b, c]), Fixed([b, c, a])
+    fused = HybridRetriever([(first, 0.5), (second, 0.5)]).retrieve("q", 3)
     assert [h.chunk.chunk_id for h in fused] == ["b", "a", "c"]
+    # Scores are min-max normalised per retriever: b scores 0.25 in the first, 1.0 in the second.
+    assert [round(h.score, 3) for h in fused] == [0.625, 0.5, 0.125]
+    leaning = HybridRetriever([(first, 0.9), (second, 0.1)]).retrieve("q", 3)
+    assert [h.chunk.chunk_id for h in leaning][0] == "a"
+    assert HybridRetriever([(Fixed([]), 0.5), (second, 0.5)]).retrieve("q", 1)[0].chunk.chunk_id == "b"
 
 
 def test_bm25_ignores_domain_stopwords() -> None:

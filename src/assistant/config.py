@@ -70,6 +70,7 @@ class Settings:
     diversity: float = 0.5
     sentence_spread: float = 0.4
     sentence_weight: float = 0.0
+    lexical_weight: float = 0.5
     review_max_age_days: int = 730
     answerer: str = "extractive"
     chroma_host: str = ""
@@ -85,6 +86,7 @@ class Settings:
         "mode": "ASSISTANT_MODE",
         "k": "ASSISTANT_K",
         "sentence_weight": "ASSISTANT_SENTENCE_WEIGHT",
+        "lexical_weight": "ASSISTANT_LEXICAL_WEIGHT",
         "abstain_threshold": "ASSISTANT_ABSTAIN_THRESHOLD",
         "answerer": "ASSISTANT_ANSWERER",
         "chroma_host": "CHROMA_HOST",
@@ -140,7 +142,7 @@ class Settings:
             raise ConfigError(f"chunk_size={self.chunk_size} is out of range; use 100 to 5000 characters.")
         if not 1 <= self.max_sentences <= 12:
             raise ConfigError(f"max_sentences={self.max_sentences} is out of range; use 1 to 12.")
-        for name in ("abstain_threshold", "near_duplicate", "diversity", "sentence_weight"):
+        for name in ("abstain_threshold", "near_duplicate", "diversity", "sentence_weight", "lexical_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name}={getattr(self, name)} is out of range; use a number from 0 to 1.")
         for name in ("port", "chroma_port"):

@@ -32,6 +32,10 @@ class Expander:
             strip = tuple(re.compile(p, re.IGNORECASE) for p in data.get("strip", []))
         return cls(rules, strip)
 
+    def names_subject(self, query: str) -> bool:
+        """Whether the query names the corpus's own subject (the ``strip`` patterns)."""
+        return any(pattern.search(query) for pattern in self.strip)
+
     def without_subject(self, query: str) -> str:
         """The query with the corpus's own subject removed, unless that would empty it."""
         stripped = query

@@ -22,7 +22,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer
 from assistant.config import Settings
-from assistant.chunking import sentence_texts
+from assistant.chunking import embedding_text, sentence_texts
 from assistant.corpus import is_stale
 from assistant.derived import Derived, load_or_build
 from assistant.embedding import load_embedder
@@ -192,7 +192,8 @@ class Assistant:
             "dense": DenseRetriever(store.search, self._encode, chunks, derived.sentence_vectors,
                                     self.settings.sentence_weight),
         }
-        retrievers["hybrid"] = HybridRetriever([retrievers["bm25"], retrievers["dense"]])
+        lexical = self.settings.lexical_weight
+        retrievers["hybrid"] = HybridRetriever([(retrievers["bm25"], lexical), (retrievers["dense"], 1 - lexical)])
         self.index = LoadedIndex(
             store=store,
             derived=derived,
@@ -265,7 +266,8 @@ class Assistant:
         if refusal is not None:
             return Answer(notice=notice, answer=refusal.text, triage=triage, abstained=False, refused=True,
                           corpus_version=version, answerer="refusal", extra={"refusal": refusal.name})
-        topic = self.topics.uncovered(message, (c.text for c in index.derived.chunks), index.store.generation)
+        topic = self.topics.uncovered(message, (embedding_text(c) for c in index.derived.chunks),
+                                      index.store.generation, self.expander.names_subject(message))
         if topic is not None:
             return Answer(notice=notice, answer=self.texts.not_covered(topic), triage=triage, abstained=True,
                           corpus_version=version, answerer="uncovered-topic", extra={"uncovered_topic": topic})

@@ -1,8 +1,9 @@
 """Lexical, dense and hybrid retrievers behind one ``retrieve(query, k)``.
 
-Hybrid fuses the BM25 and dense rankings by reciprocal rank fusion (RRF,
-Cormack et al. 2009): each retriever contributes ``1 / (RRF_K + rank)``, so
-neither retriever's score scale dominates. ``CorpusRetriever`` adapts any of
+Hybrid fuses the BM25 and dense results by a convex combination of their
+scores, each min-max normalised over its own candidates (Bruch et al. 2023,
+"An Analysis of Fusion Functions for Hybrid Retrieval"), so neither score
+scale dominates and a passage both agree on rises. ``CorpusRetriever`` adapts any of
 them to langchain's ``BaseRetriever`` so they plug into langchain chains.
 """
 
@@ -21,7 +22,6 @@ from assistant.chunking import embedding_text
 from assistant.schema import Chunk, Hit
 from assistant.text import words
 
-RRF_K = 60
 # Words that carry no topic in this domain's questions; dropping them keeps BM25
 # from ranking passages by how often they say "microneedling".
 STOPWORDS = frozenset(
@@ -101,18 +101,28 @@ class DenseRetriever:
 
 
 class HybridRetriever:
-    """Reciprocal rank fusion of several retrievers; each is asked for ``depth * k``."""
+    """Weighted sum of each retriever's min-max normalised scores; each is asked for ``depth * k``.
 
-    def __init__(self, retrievers: Sequence[Retriever], depth: int = 4) -> None:
-        self.retrievers = list(retrievers)
+    ``weighted`` pairs each retriever with its weight. A passage one retriever
+    did not return gets nothing from it. The weights were chosen on the tune
+    split (see data/tuning.toml ``lexical_weight``).
+    """
+
+    def __init__(self, weighted: Sequence[tuple[Retriever, float]], depth: int = 10) -> None:
+        self.weighted = list(weighted)
         self.depth = depth
 
     def retrieve(self, query: str, k: int) -> list[Hit]:
         fused: dict[str, float] = {}
         chunks: dict[str, Chunk] = {}
-        for retriever in self.retrievers:
-            for rank, hit in enumerate(retriever.retrieve(query, k * self.depth), start=1):
-                fused[hit.chunk.chunk_id] = fused.get(hit.chunk.chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+        for retriever, weight in self.weighted:
+            hits = retriever.retrieve(query, k * self.depth)
+            if not hits:
+                continue
+            low, high = min(h.score for h in hits), max(h.score for h in hits)
+            for hit in hits:
+                share = (hit.score - low) / (high - low) if high > low else 1.0
+                fused[hit.chunk.chunk_id] = fused.get(hit.chunk.chunk_id, 0.0) + weight * share
                 chunks[hit.chunk.chunk_id] = hit.chunk
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
         return [Hit(chunks[cid], fused[cid]) for cid in order[:k]]
