@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,8 @@ PASSAGES = ["Redness and swelling are normal for a day or two.", "Peeling and fl
     ("what about a TCA peel instead", "chemical peels"),
     ("which derma roller brand is the best one to buy", "at-home microneedling devices and where to buy them"),
     ("how long do microneedling results last", "how long results last and how well the treatment works"),
+    ("can i have a glass of wine tonight after microneedling", "alcohol, smoking, saunas, swimming and travel"),
+    ("im on accutane, can i still get it done", "acne medicines such as isotretinoin (Accutane)"),
 ])
 def test_a_question_naming_an_uncovered_topic_is_recognised(question: str, topic: str) -> None:
     assert TOPICS.uncovered(question, PASSAGES) == topic
@@ -37,10 +40,19 @@ def test_a_question_naming_an_uncovered_topic_is_recognised(question: str, topic
     "I have redness and swelling",
     "how long does the redness last",  # not the results of the treatment
     "used a derma roller at home and now i have red bumps",  # a reaction: the corpus covers it
+    "am i drinking enough water for my skin to heal",  # the corpus says to drink plenty of water
     "",
 ])
 def test_ordinary_aftercare_questions_are_not_caught(question: str) -> None:
     assert TOPICS.uncovered(question, PASSAGES) is None
+
+
+def test_no_in_scope_tune_question_names_an_uncovered_topic() -> None:
+    cases = [json.loads(line) for name in ("questions.jsonl", "conversations.jsonl")
+             for line in (ROOT / "evals" / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    caught = [c["question"] for c in cases
+              if c["split"] == "tune" and c["expect"] == "answer" and TOPICS.uncovered(c["question"], PASSAGES)]
+    assert caught == []
 
 
 def test_a_passing_mention_covers_only_questions_about_the_subject_and_a_discussion_covers_all() -> None:
