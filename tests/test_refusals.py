@@ -45,6 +45,7 @@ def test_refused(message: str, kind: str) -> None:
         "is advil ok for the swelling",
         "do i need to go to the er if my lips swell",
         "my doctor prescribed a cream, can i use it",
+        "i took 400mg of ibuprofen and it is still swollen",  # a statement, not a request for a dose
     ],
 )
 def test_not_refused(message: str) -> None:

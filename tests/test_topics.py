@@ -41,6 +41,7 @@ def test_a_question_naming_an_uncovered_topic_is_recognised(question: str, topic
     "how long does the redness last",  # not the results of the treatment
     "used a derma roller at home and now i have red bumps",  # a reaction: the corpus covers it
     "am i drinking enough water for my skin to heal",  # the corpus says to drink plenty of water
+    "i had wine last night and now my face is red and swollen",  # a reaction after treatment
     "",
 ])
 def test_ordinary_aftercare_questions_are_not_caught(question: str) -> None:
