@@ -86,6 +86,11 @@ def test_real_corpus_abstains_on_an_uncovered_topic_and_keeps_the_escalation(rea
     assert urgent.abstained and urgent.notice is not None and urgent.triage.level == "urgent"
     covered = real_assistant.ask("my skin is peeling after microneedling, is that normal?")
     assert not covered.abstained and covered.citations
+    # The corpus names chemical peels once, in a sentence about combining them with microneedling.
+    alone = real_assistant.ask("how long is the downtime after a chemical peel")
+    assert alone.answerer == "uncovered-topic" and "chemical peels" in alone.answer
+    combined = real_assistant.ask("can i combine microneedling with a chemical peel?")
+    assert not combined.abstained and any("chemical peels" in c.text for c in combined.citations)
 
 
 @pytest.mark.integration
