@@ -261,6 +261,18 @@ def test_the_shipped_suites_load() -> None:
     assert long and all(c.level for c in long if "fever" in c.question)
 
 
+def test_shipped_cases_follow_the_split_rule() -> None:
+    """Line n (= the id's number) is tune when (n - 1) % 5 is 0 or 1, else test
+    (evals/README.md); o079-o088 are the documented exception, all tune."""
+    exceptions = {f"o{n:03d}" for n in range(79, 89)}
+    for name in ("questions", "out_of_scope", "conversations"):
+        lines = (EVALS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+        for n, case in enumerate((json.loads(x) for x in lines if x.strip()), start=1):
+            assert int(case["id"][1:]) == n, (name, n)
+            expected = "tune" if (n - 1) % 5 in (0, 1) or case["id"] in exceptions else "test"
+            assert case["split"] == expected, case["id"]
+
+
 def test_generator_spec() -> None:
     assert generate({"repeat": "ab ", "times": 2}) == "ab ab "
     assert generate({"repeat": "x", "times": 4, "insert": "!", "at": 1.0}) == "xxxx!"
