@@ -26,6 +26,34 @@ def test_colloquial_words_map_to_the_articles_words(question: str, term: str) ->
     assert term in default_expander().expand(question)
 
 
+@pytest.mark.parametrize("question", ["dark spots on my cheeks after microneedling", "my skin got darker in spots"])
+def test_dark_spots_are_pigment_not_pimples(question: str) -> None:
+    expanded = default_expander().expand(question)
+    assert "hyperpigmentation" in expanded and "pimples" not in expanded
+
+
+def test_an_unless_pattern_stops_its_rule(tmp_path: Path) -> None:
+    lexicon = tmp_path / "synonyms.yaml"
+    lexicon.write_text("expansions:\n  - {match: 'spots?', add: pimples, unless: 'dark spots?'}\n", encoding="utf-8")
+    expander = Expander.from_file(lexicon)
+    assert expander.terms("spots on my chin") == ["pimples"]
+    assert expander.terms("dark spots on my chin") == []
+
+
+def test_intent_terms_come_from_the_new_question_only() -> None:
+    expander = default_expander()
+    follow_up = expander.expand("how do i lower the risk", ["can microneedling cause scars?"])
+    assert "scarring" in follow_up  # the topic carries over
+    assert "minimize the risk" in follow_up and "causes" not in follow_up  # "cause" was the earlier intent
+    assert "causes" in expander.expand("why did it cause scars")
+
+
+def test_what_the_patient_rules_out_is_not_searched_for() -> None:
+    expanded = default_expander().expand("anything else i can do besides ice?")
+    assert "ice" not in expanded and "cold compress" not in expanded
+    assert default_expander().expand("besides ice").startswith("besides ice")  # nothing else left: kept as asked
+
+
 def test_unrelated_question_is_unchanged() -> None:
     assert default_expander().expand("capital of australia?") == "capital of australia?"
 
@@ -46,7 +74,7 @@ def test_follow_up_uses_the_previous_user_turn(hashing_settings) -> None:
     query = assistant.retrieval_query("how long should that last?", history)
     assert "pimples" in query and "how long should that last?" in query
     standalone = "what is the recommended spacing between microneedling sessions for best results"
-    assert assistant.contextual_question(standalone, history) == standalone
+    assert assistant.follow_up_context(standalone, history) == []
     assert "microneedling" not in assistant.retrieval_query(standalone, history)  # the corpus's own subject
 
 

@@ -29,6 +29,9 @@ PASSAGES = ["Redness and swelling are normal for a day or two.", "Peeling and fl
     ("how long do microneedling results last", "how long results last and how well the treatment works"),
     ("can i have a glass of wine tonight after microneedling", "alcohol, smoking, saunas, swimming and travel"),
     ("im on accutane, can i still get it done", "acne medicines such as isotretinoin (Accutane)"),
+    ("what % glycolic should i start with for an at home peel", "chemical peels"),
+    ("skinpen vs dermapen, which device is better", "which microneedling device or brand is best"),
+    ("is protopic or elidel better for eczema on my eyelids", "prescription creams for eczema and rosacea"),
 ])
 def test_a_question_naming_an_uncovered_topic_is_recognised(question: str, topic: str) -> None:
     assert TOPICS.uncovered(question, PASSAGES) == topic
@@ -42,6 +45,7 @@ def test_a_question_naming_an_uncovered_topic_is_recognised(question: str, topic
     "used a derma roller at home and now i have red bumps",  # a reaction: the corpus covers it
     "am i drinking enough water for my skin to heal",  # the corpus says to drink plenty of water
     "i had wine last night and now my face is red and swollen",  # a reaction after treatment
+    "which device did they use on me, my skin is bleeding",  # asks about the treatment given
     "",
 ])
 def test_ordinary_aftercare_questions_are_not_caught(question: str) -> None:

@@ -11,24 +11,45 @@ answer still quotes the sources verbatim, and triage never sees the expansion.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from assistant.config import DATA_DIR, data_file
 from assistant.retrieval import query_terms
+from assistant.text import Rule
+
+# "anything else besides ice?": what the patient rules out is not searched for.
+_RULED_OUT = re.compile(
+    r"\b(besides|other than|apart from|aside from|except( for)?|instead of)( the| a| an| my| using)?( [\w'-]+){1,2}",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """One lexicon entry: when ``rule`` matches, ``add`` joins the query. An
+    ``intent`` entry (what the patient wants to know: why, how long, what
+    instead) reads the new question only; the others (the symptom or topic)
+    also read the earlier turns a follow-up carries."""
+
+    rule: Rule
+    add: str
+    intent: bool = False
 
 
 @dataclass(frozen=True)
 class Expander:
-    rules: tuple[tuple[re.Pattern[str], str], ...]
+    rules: tuple[Expansion, ...]
     strip: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> Expander:
         path = path or DATA_DIR / "synonyms.yaml"
-        with data_file(path, "Query expansions", "Each entry needs 'match' (a regex) and 'add'.") as data:
-            rules = tuple((re.compile(r["match"], re.IGNORECASE), str(r["add"])) for r in data["expansions"])
+        fix = "Each entry needs 'match' (a regex) and 'add', and may have 'unless' (a regex) and 'intent' (true/false)."
+        with data_file(path, "Query expansions", fix) as data:
+            rules = tuple(Expansion(Rule.from_entry(r), str(r["add"]), bool(r.get("intent", False)))
+                          for r in data["expansions"])
             strip = tuple(re.compile(p, re.IGNORECASE) for p in data.get("strip", []))
         return cls(rules, strip)
 
@@ -44,17 +65,23 @@ class Expander:
         stripped = re.sub(r"\s+", " ", stripped).strip()
         return stripped if len(query_terms(stripped)) >= 1 else query
 
-    def terms(self, query: str) -> list[str]:
+    def terms(self, query: str, context: str = "") -> list[str]:
+        """The terms to add: topic entries read ``context`` and ``query``, intent entries ``query`` only."""
         added: list[str] = []
-        for pattern, terms in self.rules:
-            if pattern.search(query) and terms not in added:
-                added.append(terms)
+        for entry in self.rules:
+            text = query if entry.intent or not context else f"{context} {query}"
+            if entry.rule.matches(text) and entry.add not in added:
+                added.append(entry.add)
         return added
 
-    def expand(self, query: str) -> str:
-        query = self.without_subject(query)
-        extra = self.terms(query)
-        return f"{query} {' '.join(extra)}" if extra else query
+    def expand(self, query: str, context: Sequence[str] = ()) -> str:
+        """The retrieval query: the earlier turns, the question less what it rules out, the added terms."""
+        kept = _RULED_OUT.sub(" ", query)
+        question = self.without_subject(kept if query_terms(kept) else query)
+        earlier = self.without_subject(" ".join(context)) if context else ""
+        text = f"{earlier} {question}".strip()
+        extra = self.terms(question, earlier)
+        return f"{text} {' '.join(extra)}" if extra else text
 
 
 @lru_cache(maxsize=1)

