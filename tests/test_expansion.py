@@ -52,6 +52,8 @@ def test_what_the_patient_rules_out_is_not_searched_for() -> None:
     expanded = default_expander().expand("anything else i can do besides ice?")
     assert "ice" not in expanded and "cold compress" not in expanded
     assert default_expander().expand("besides ice").startswith("besides ice")  # nothing else left: kept as asked
+    assert "swelling" in default_expander().expand("i have nothing other than swelling, is that ok")
+    assert "swelling" in default_expander().expand("all fine except the swelling, is that normal")
 
 
 def test_unrelated_question_is_unchanged() -> None:

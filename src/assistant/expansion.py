@@ -21,8 +21,10 @@ from assistant.retrieval import query_terms
 from assistant.text import Rule
 
 # "anything else besides ice?": what the patient rules out is not searched for.
+# Not "except" ("all fine except the swelling") nor "nothing other than X",
+# where X is what the message is about.
 _RULED_OUT = re.compile(
-    r"\b(besides|other than|apart from|aside from|except( for)?|instead of)( the| a| an| my| using)?( [\w'-]+){1,2}",
+    r"(?<!nothing )(?<!none )\b(besides|other than|apart from|aside from|instead of)( the| a| an| my| using)?( [\w'-]+){1,2}",
     re.IGNORECASE)
 
 
