@@ -52,6 +52,7 @@ def test_refused(message: str, kind: str) -> None:
         "will the redness go away by itself?",
         "can you tell me if the swelling will go away on its own",
         "is my doctor going to be upset that i picked at it",
+        "i want to be a dermatologist one day, is microneedling a good thing to learn",
     ],
 )
 def test_not_refused(message: str) -> None:
