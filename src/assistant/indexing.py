@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.chunking import chunk_documents, embedding_text, sentence_texts
 from assistant.config import Settings
 from assistant.corpus import Skipped, load_corpus
+from assistant.embedding import model_version
 from assistant.schema import Chunk, Document
 from assistant.store import Location, SentenceRecord, Store, location_for
 from assistant.text import overlapping
@@ -114,11 +115,20 @@ def location_of(settings: Settings) -> Location:
     return location_for(settings.index_dir, settings.chroma_host or None, settings.chroma_port)
 
 
+def index_config(settings: Settings) -> dict[str, Any]:
+    """What the index's vectors depend on besides the documents; a change rebuilds it."""
+    config: dict[str, Any] = {"model": settings.model, "chunk_size": settings.chunk_size, "schema": SCHEMA_VERSION}
+    version = model_version(settings.model)
+    if version:
+        config["model_version"] = version
+    return config
+
+
 def make_plan(settings: Settings, location: Location | None = None) -> Plan:
     """Compare the corpus folder with the served index. Loads no model."""
     docs, skipped = load_corpus(settings.corpus_dir)
     old = (location or location_of(settings)).manifest()
-    config = {"model": settings.model, "chunk_size": settings.chunk_size, "schema": SCHEMA_VERSION}
+    config = index_config(settings)
     rebuild = old.get("config") != config
     old_docs: dict[str, Any] = {} if rebuild else old.get("documents", {})
     new_hashes = {d.doc_id: doc_hash(d) for d in docs}

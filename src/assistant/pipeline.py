@@ -28,7 +28,7 @@ from assistant.derived import Derived, load_or_build
 from assistant.embedding import load_embedder
 from assistant.errors import ConfigError, EmptyQuestionError, StoreUnavailableError
 from assistant.expansion import Expander, default_expander
-from assistant.indexing import location_of
+from assistant.indexing import index_config, location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
 from assistant.schema import Answer, Chunk, Citation, Hit, Triage, Turn
@@ -145,11 +145,17 @@ class Assistant:
             fallback = extractive_answerer(settings)
             kwargs["answerer"] = make_answerer(settings.answerer, settings, fallback=fallback, env=env or {})
         location = location_of(settings)
-        built_with = location.manifest().get("config", {}).get("model")
+        built = location.manifest().get("config", {})
+        built_with = built.get("model")
         if built_with and built_with != settings.model:
             raise ConfigError(
                 f"The index at {location.describe()} was built with model {built_with!r}, not {settings.model!r}. "
                 f"Use --model {built_with} or run `assistant ingest --model {settings.model}` to rebuild it."
+            )
+        if built_with and built.get("model_version") != index_config(settings).get("model_version"):
+            raise ConfigError(
+                f"The index at {location.describe()} was built with an earlier version of {settings.model!r} "
+                "(its training questions have changed since). Run `assistant ingest` to rebuild it."
             )
         embedder = embedder or load_embedder(settings.model)
         return cls(settings, embedder, open_served(location, embedder), location=location, **kwargs)
