@@ -35,7 +35,7 @@ def write_questions(path: Path, cases: list[dict]) -> Path:
 
 
 def case(question: str, gold: list[str], split: str = "tune", **extra) -> dict:
-    return {"question": question, "gold": gold, "expect": "answer", "split": split, **extra}
+    return {"id": f"q-{question}", "question": question, "gold": gold, "expect": "answer", "split": split, **extra}
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +73,8 @@ def test_only_answerable_single_turn_tune_questions_are_trained_on(tmp_path) -> 
         case("kept", ["A."]),
         case("held back", ["B."], split="test"),
         case("follow-up", ["C."], history=[{"role": "user", "content": "hi"}]),
-        {**case("out of scope", ["D."]), "expect": "abstain"},
-        case("second kept", ["B.", " "]),
+        {"id": "o1", "question": "out of scope", "expect": "abstain", "split": "tune"},
+        case("second kept", ["B."]),
     ])
     assert read_training(path) == [TrainingQuestion("kept", ("A.",)), TrainingQuestion("second kept", ("B.",))]
 
@@ -84,7 +84,7 @@ def test_bad_training_files_say_what_to_do(tmp_path) -> None:
         read_training(tmp_path / "missing.jsonl")
     broken = tmp_path / "broken.jsonl"
     broken.write_text(json.dumps(case("ok", ["A."])) + "\n{not json\n", encoding="utf-8")
-    with pytest.raises(DataFileError, match="Line 2"):
+    with pytest.raises(DataFileError, match="line 2"):
         read_training(broken)
     with pytest.raises(DataFileError, match="too few"):
         read_training(write_questions(tmp_path / "test-only.jsonl", [case("q", ["A."], split="test")]))

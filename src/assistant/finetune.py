@@ -59,39 +59,29 @@ class TrainingQuestion:
 
 
 def read_training(path: Path) -> list[TrainingQuestion]:
-    """The answerable, single-turn questions of the tune split in a labelled-questions JSONL file.
+    """The answerable, single-turn questions of the tune split in a labelled-questions JSONL
+    file, read and checked by the eval suites' own reader.
 
     >>> import tempfile, os
     >>> f = tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False)
-    >>> _ = f.write('{"question": "red on day 3?", "gold": ["Redness fades."], "expect": "answer", "split": "tune"}\\n'
-    ...             '{"question": "held back", "gold": ["x"], "expect": "answer", "split": "test"}\\n'); f.close()
-    >>> read_training(Path(f.name))
-    [TrainingQuestion(question='red on day 3?', gold=('Redness fades.',))]
+    >>> row = '{"id": "%s", "question": "%s", "gold": ["%s"], "expect": "answer", "split": "%s"}' + chr(10)
+    >>> _ = f.write(row % ("q1", "red on day 3?", "Redness fades.", "tune") + row % ("q2", "bumps?", "Pimples.", "tune"))
+    >>> _ = f.write(row % ("q3", "held back", "Redness fades.", "test")); f.close()
+    >>> read_training(Path(f.name))[0]
+    TrainingQuestion(question='red on day 3?', gold=('Redness fades.',))
+    >>> len(read_training(Path(f.name)))
+    2
     >>> os.unlink(f.name)
     """
+    from assistant.evaluation.suites import load_suite
+
     if not path.is_file():
         raise ModelUnavailableError(
             f"The patient-wording model is trained from {path}, which was not found. Restore "
             f"evals/questions.jsonl from the repository, or use the bundled model: --model all-MiniLM-L6-v2@onnx."
         )
-    items: list[TrainingQuestion] = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                case = json.loads(line)
-                if case.get("split") != "tune" or case.get("expect") != "answer" or case.get("history"):
-                    continue
-                gold = tuple(str(g) for g in case["gold"] if str(g).strip())
-                question = str(case["question"]).strip()
-            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-                raise DataFileError(
-                    f"Line {number} of {path} is not a labelled question ({exc!r}); each line is a JSON object "
-                    f'with "question", "gold", "expect" and "split" (see evals/README.md).'
-                ) from exc
-            if question and gold:
-                items.append(TrainingQuestion(question, gold))
+    items = [TrainingQuestion(c.question.strip(), c.gold) for c in load_suite(path).cases
+             if c.split == "tune" and c.expect == "answer" and c.gold and not c.history and c.question.strip()]
     if len({g for item in items for g in item.gold}) < 2:
         raise DataFileError(
             f"{path} has too few answerable tune-split questions to train the patient-wording model on "
@@ -144,7 +134,9 @@ def fine_tune(base: Path, items: Sequence[TrainingQuestion], out: Path) -> list[
         import torch
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - both are core dependencies
-        raise ModelUnavailableError(f"Training the patient-wording model needs {exc.name}; run `make install`.") from exc
+        raise ModelUnavailableError(
+            f"Training the patient-wording model needs {exc.name}; run `make install`."
+        ) from exc
     try:
         from transformers.utils import logging as hf_logging
 
