@@ -75,11 +75,7 @@ def read_training(path: Path) -> list[TrainingQuestion]:
     """
     from assistant.evaluation.suites import load_suite
 
-    if not path.is_file():
-        raise ModelUnavailableError(
-            f"The patient-wording model is trained from {path}, which was not found. Restore "
-            f"evals/questions.jsonl from the repository, or use the bundled model: --model all-MiniLM-L6-v2@onnx."
-        )
+    _require(path)
     items = [TrainingQuestion(c.question.strip(), c.gold) for c in load_suite(path).cases
              if c.split == "tune" and c.expect == "answer" and c.gold and not c.history and c.question.strip()]
     if len({g for item in items for g in item.gold}) < 2:
@@ -88,6 +84,14 @@ def read_training(path: Path) -> list[TrainingQuestion]:
             f"(it needs at least two different answering sentences). Add some, or use --model all-MiniLM-L6-v2@onnx."
         )
     return items
+
+
+def _require(path: Path) -> None:
+    if not path.is_file():
+        raise ModelUnavailableError(
+            f"The patient-wording model is trained from {path}, which was not found. Restore "
+            f"evals/questions.jsonl from the repository, or use the bundled model: --model all-MiniLM-L6-v2@onnx."
+        )
 
 
 def fingerprint(training: Path) -> str:
@@ -103,10 +107,11 @@ def tuned_model(base: Path, training: Path, cache_dir: Path | None = None) -> Pa
     Trained into a temporary folder and renamed into place, so an interrupted
     run leaves nothing half-written and two processes both end with a model.
     """
-    items = read_training(training)  # a missing or broken file says what to do, even when a model is cached
+    _require(training)  # says what to do, even when a model is cached
     folder = (cache_dir or DEFAULT_CACHE).expanduser() / f"{TUNED_NAME}-{fingerprint(training)}"
     if (folder / "training.json").exists():
-        return folder
+        return folder  # subtle: the questions are parsed (about 50 ms) only to train, never at a start
+    items = read_training(training)
     print(f"Training the patient-wording model on {len(items)} labelled questions from {training} "
           f"(once; about a minute) ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
