@@ -37,7 +37,7 @@ from assistant.text import safe_text
 from assistant.topics import AdjacentTopics
 from assistant.triage import Triager
 
-# Retrieval looks at the start of a very long message only; triage reads all of it.
+# Retrieval and answering look at the start of a very long message only; triage reads all of it.
 MAX_QUERY_CHARS = 2000
 MAX_MESSAGE_CHARS = 20_000
 MAX_OVERLAP_PAIRS = 200_000
@@ -253,7 +253,7 @@ class Assistant:
         text = ""
         for delta in stream:
             text = f"{text} {delta}".strip()
-            yield Answer(notice=self.texts.notice(triage.level), answer=text, triage=triage, abstained=False,
+            yield Answer(notice=self.texts.notice_for(triage), answer=text, triage=triage, abstained=False,
                          corpus_version=index.info.corpus_version, answerer="streaming")
         yield self._answer(index, triage, stream.composition)
 
@@ -262,10 +262,12 @@ class Assistant:
         if not isinstance(question, str) or not question.strip():
             raise EmptyQuestionError("The question is empty. Type a question about your skin after microneedling.")
         index = self.index  # one snapshot for the whole question
+        # Triage reads every character that was sent, as sent: its own normalisation
+        # undoes invisible and look-alike characters, which safe_text would split words on.
+        triage = self.triager.assess(question, history)
         message = safe_text(question).strip()[:MAX_MESSAGE_CHARS]
         history = [Turn(t.role, safe_text(t.content)) for t in history]
-        triage = self.triager.assess(message, history)
-        notice = self.texts.notice(triage.level)
+        notice = self.texts.notice_for(triage)
         version = index.info.corpus_version
 
         refusal = self.texts.refusal(message)
@@ -298,7 +300,7 @@ class Assistant:
             if last is not None:
                 extra["grounding"] = last.to_dict()
         return Answer(
-            notice=self.texts.notice(triage.level),
+            notice=self.texts.notice_for(triage),
             answer=self.texts.abstention if composed.abstained else composed.answer,
             triage=triage,
             abstained=composed.abstained,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from assistant.config import DATA_DIR, data_file
 from assistant.errors import DataFileError
-from assistant.schema import Level
+from assistant.schema import Level, Triage
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,13 @@ class SafetyTexts:
 
     def notice(self, level: Level) -> str | None:
         return self.notices.get(level)
+
+    def notice_for(self, triage: Triage) -> str | None:
+        """The tier's notice, followed by triage's fixed advisory (the language fail-safe) when it has one."""
+        notice = self.notices.get(triage.level)
+        if notice and triage.advisory:
+            return f"{notice}\n\n{triage.advisory}"
+        return notice
 
     @property
     def system_prompt_hash(self) -> str:

@@ -95,6 +95,9 @@ class Triage:
 
     level: Level
     signals: tuple[str, ...] = ()
+    # A fixed text shown with the notice: the language fail-safe ("I could not reliably check
+    # this message for warning signs in this language ..."), in the message's language when known.
+    advisory: str | None = None
 
     @property
     def escalated(self) -> bool:
@@ -156,7 +159,8 @@ class Answer:
         return {
             "notice": self.notice,
             "answer": self.answer,
-            "triage": {"level": self.triage.level, "signals": list(self.triage.signals)},
+            "triage": {"level": self.triage.level, "signals": list(self.triage.signals),
+                       **({"advisory": self.triage.advisory} if self.triage.advisory else {})},
             "abstained": self.abstained,
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],

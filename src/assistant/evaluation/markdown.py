@@ -82,6 +82,14 @@ def render_markdown(report: dict[str, Any], plots: list[str]) -> str:
             out += [f"Confusion matrix, {label} (rows expected, columns given):", "",
                     md_table(["expected \\ given", *LEVELS], [[e, *(matrix[e][p] for p in LEVELS)] for e in LEVELS]), ""]
 
+    for name, c in list(configs.items())[:1] if same else configs.items():
+        for group, rows in c["details"].get("triage_breakdown", {}).items():
+            if group != "tier" and len(rows) < 2:
+                continue
+            out += [f"Triage by {group}{'' if same else f', {name}'}:", "",
+                    md_table([group, "cases", "exact", "under-triaged", "over-triaged"],
+                             [[label, r["cases"], r["exact"], r["under"], r["over"]] for label, r in rows.items()]), ""]
+
     out += ["## Latency", ""]
     timings = report["timings"]
     host = report.get("machine", {})

@@ -262,6 +262,27 @@ def _abstention_group(obs: Sequence[Observation], name: str) -> dict[str, float 
     return out
 
 
+def triage_breakdown(observations: Sequence[Observation]) -> dict[str, dict[str, dict[str, int]]]:
+    """Triage results per tier, per ``kind`` tag and per ``lang`` tag: cases, exact, under- and over-triaged.
+
+    >>> from assistant.evaluation.suites import Case
+    >>> case = Case("t1", "s", ("triage",), "fever", level="urgent", tags=(("lang", "pt"),))
+    >>> triage_breakdown([Observation(case=case, level="none")])["lang"]["pt"]
+    {'cases': 1, 'exact': 0, 'under': 1, 'over': 0}
+    """
+    out: dict[str, dict[str, dict[str, int]]] = {"tier": {}, "kind": {}, "lang": {}}
+    for o in observations:
+        expected, given = o.case.level or "none", o.level or "none"
+        labels = {"tier": expected, **dict(o.case.tags)}
+        for group, label in labels.items():
+            row = out.setdefault(group, {}).setdefault(label, {"cases": 0, "exact": 0, "under": 0, "over": 0})
+            row["cases"] += 1
+            row["exact"] += expected == given
+            row["under"] += SEVERITY[given] < SEVERITY[expected]
+            row["over"] += SEVERITY[given] > SEVERITY[expected]
+    return {group: dict(sorted(rows.items())) for group, rows in out.items() if rows}
+
+
 def summarize(observations: Sequence[Observation]) -> tuple[dict[str, float | None], dict[str, Any]]:
     """Flat metrics and structured details (recall curve, confusion matrix) for one configuration."""
     by_kind = {kind: [o for o in observations if kind in o.case.kinds] for kind in
@@ -289,6 +310,7 @@ def summarize(observations: Sequence[Observation]) -> tuple[dict[str, float | No
             str(k): recall_at_k([o.first_hit for o in by_kind["conversation"] if o.case.gold], k) for k in range(1, DEPTH + 1)
         } if any(o.case.gold for o in by_kind["conversation"]) else {},
         "triage_confusion": confusion(pairs) if by_kind["triage"] else {},
+        "triage_breakdown": triage_breakdown(by_kind["triage"]),
         "latencies_ms": [round(t, 2) for t in times],
         "cases": {kind: len(obs) for kind, obs in by_kind.items()} | {"total": len(observations)},
     }

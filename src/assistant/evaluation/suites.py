@@ -31,6 +31,7 @@ from assistant.schema import LEVELS, Turn, turns_from_json
 KINDS = ("retrieval", "answers", "abstention", "conversation", "triage", "robustness")
 EXPECTS = ("answer", "abstain", "refuse")
 SPLITS = ("tune", "test", "all")
+TAG_KEYS = ("kind", "lang")
 # A generated message may not grow past this; the pipeline reads 20,000 characters.
 MAX_GENERATED_CHARS = 200_000
 
@@ -52,6 +53,8 @@ class Case:
     raises: str | None = None
     must_not_contain: tuple[str, ...] = ()
     line: int = 0
+    # Labels a report breaks results down by: "kind" (misspelt, negated, buried...) and "lang" (ISO 639-1).
+    tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def topic(self) -> str:
@@ -149,6 +152,9 @@ def parse_case(obj: Any, suite: str) -> Case:
     banned = obj.get("must_not_contain", [])
     if not isinstance(banned, list) or not all(isinstance(b, str) for b in banned):
         raise ValueError('"must_not_contain" must be a list of strings')
+    tags = tuple((key, obj[key]) for key in TAG_KEYS if key in obj)
+    if not all(isinstance(value, str) and value for _, value in tags):
+        raise ValueError(f'{" and ".join(f"{k!r}" for k in TAG_KEYS)} must be non-empty strings when given')
     raises = obj.get("raises")
     if raises is not None and not isinstance(raises, str):
         raise ValueError('"raises" must be the name of an AssistantError class, e.g. "EmptyQuestionError"')
@@ -165,6 +171,7 @@ def parse_case(obj: Any, suite: str) -> Case:
         why=str(obj.get("why", "")),
         raises=raises,
         must_not_contain=tuple(banned),
+        tags=tags,
     )
 
 

@@ -208,6 +208,8 @@ class RuleEngine:
         s_lo, s_hi = doc.span("sentence", start)
         sentence = text[s_lo:s_hi]
         markers = lang["hypothetical.report_markers"]
+        if lang["hypothetical.past_episode"].search(sentence) and not lang["hypothetical.present"].search(sentence):
+            return True  # "I got hives after microneedling two years ago": an episode long over
         if lang["hypothetical.report_frames"].search(sentence):
             return False
         c_lo, _ = doc.span("clause", start)

@@ -1,44 +1,98 @@
 """``Triager``: the layers of triage, run in order on a message and the user's earlier turns.
 
-The rules and their context decide first. Every later layer can only raise the
-tier, never lower it.
+1. **Rules and their context** (``context.py``) decide first, on every turn.
+2. **Spelling** (``spelling.py``): the rules again on text whose misspelt
+   domain words are corrected ("hivs" -> "hives").
+3. **Languages** (``languages.py``): the core signs in other languages, any
+   word order; and the fail-safe when the language is not covered or unsure.
+4. **Semantic** (``semantic.py``, only with an encoder): each sentence of the
+   message against labelled phrasings.
+
+Every layer after the first can only raise the tier, never lower it. Layers
+2-4 read the new message; earlier turns are read by the rules.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from assistant.schema import Triage, Turn
+from assistant.schema import Level, Triage, Turn
 from assistant.triage.context import RuleEngine
+from assistant.triage.languages import DEFAULT_LANGUAGES, Detection, LanguageGuard, Lexicon, lexicon_hits, load_lexicons
 from assistant.triage.normalise import normalise
 from assistant.triage.rules import Rules
+from assistant.triage.semantic import DEFAULT_BANK, Bank, Encoder, SemanticLayer
+from assistant.triage.spelling import SpellingLayer
 
-__all__ = ["FAILSAFE", "Triager"]
+__all__ = ["FAILSAFE", "Triager", "raise_to"]
 
 log = logging.getLogger(__name__)
 
 # Said when the code itself fails. Triage must not raise on user text, and
 # "none" would be the unsafe answer, so a failure escalates.
 FAILSAFE = Triage("urgent", ("this message could not be checked for warning signs",))
+_RANK: dict[Level, int] = {"none": 0, "urgent": 1, "emergency": 2}
+
+
+def raise_to(current: Triage, level: Level, signals: Sequence[str], advisory: str | None = None) -> Triage:
+    """``current`` raised to ``level`` (never lowered), with ``signals`` added after those it has.
+
+    >>> raise_to(Triage("urgent", ("fever or chills",)), "none", ["x"]).signals
+    ('fever or chills',)
+    """
+    if _RANK[level] < _RANK[current.level] or (level == "none" and current.level == "none"):
+        return current if advisory is None else replace(current, advisory=current.advisory or advisory)
+    new = tuple(s for s in signals if s not in current.signals)
+    ordered = (*new, *current.signals) if _RANK[level] > _RANK[current.level] else (*current.signals, *new)
+    return Triage(level if _RANK[level] > _RANK[current.level] else current.level, ordered,
+                  current.advisory or advisory)
 
 
 class Triager:
-    """Applies a rules file to a message and the user's earlier turns.
+    """Applies a rules file, and the layers built on it, to a message and the user's earlier turns.
 
     >>> Triager.from_file().assess("what should I do?", [Turn("user", "I have a fever")]).signals
     ('earlier: fever or chills',)
     """
 
-    def __init__(self, rules: Rules) -> None:
+    def __init__(self, rules: Rules, bank: Bank | None = None, lexicons: dict[str, Lexicon] | None = None,
+                 failsafe_en: str | None = None, semantic: SemanticLayer | None = None) -> None:
         self.rules = rules
         self.engine = RuleEngine(rules)
+        self.bank = bank
+        self._tiers = {r.id: r.tier for r in rules.rules}
+        self._signal = {r.id: r.signal for r in rules.rules}
+        self._spelling: SpellingLayer | None = None
+        self.lexicons = lexicons or {}
+        self.guard = LanguageGuard(self.lexicons, failsafe_en) if failsafe_en else None
+        self.semantic = semantic
 
     @classmethod
-    def from_file(cls, path: Path | None = None) -> Triager:
-        """Load and validate a rules file (default: the bundled ``data/redflags.yaml``)."""
-        return cls(Rules.from_file(path))
+    def from_file(cls, path: Path | None = None, bank: Path | None = DEFAULT_BANK,
+                  languages: Path | None = DEFAULT_LANGUAGES) -> Triager:
+        """Load and validate a rules file (default: the bundled ``data/redflags.yaml``), with the
+        bundled phrasing bank and language lexicons; ``bank=None`` or ``languages=None`` leaves a layer out."""
+        rules = Rules.from_file(path)
+        lexicons, failsafe = load_lexicons(rules, languages) if languages is not None else ({}, None)
+        return cls(rules, Bank.from_file(rules, bank) if bank is not None else None, lexicons, failsafe)
+
+    def with_semantic(self, encode: Encoder, threshold: float, margin: float) -> Triager:
+        """A copy with the semantic layer on, comparing sentences with ``encode`` (the product's model)."""
+        if self.bank is None:
+            raise ValueError("The semantic layer needs a phrasing bank; load the Triager with one.")
+        layer = SemanticLayer(self.bank, encode, threshold, margin)
+        return Triager(self.rules, self.bank, self.lexicons, self.guard.failsafe_en if self.guard else None, layer)
+
+    @property
+    def spelling(self) -> SpellingLayer | None:
+        """Built on first use from the words of the phrasing bank (about 50 ms, once)."""
+        if self._spelling is None and self.bank is not None:
+            texts = [t for group in (self.bank.examples, self.bank.counterexamples) for ts in group.values() for t in ts]
+            self._spelling = SpellingLayer(normalise(" ".join(texts)).split())
+        return self._spelling
 
     def assess(self, message: str, history: Sequence[Turn] = ()) -> Triage:
         """Triage ``message`` in the context of ``history``; never raises on any text."""
@@ -51,5 +105,53 @@ class Triager:
             log.exception("triage failed; escalating to %s", FAILSAFE.level)
             return FAILSAFE
 
+    def semantic_texts(self, message: str) -> list[str]:
+        """The sentences the semantic layer will embed for ``message`` (to batch with other encoding)."""
+        from assistant.triage.semantic import sentences_of
+
+        if self.semantic is None:
+            return []
+        normalised = normalise(message, self.rules.emoji)
+        if self.guard is not None and self.guard.detect(message, normalised).code != "en":
+            return []
+        return sentences_of(self._corrected(normalised))
+
+    def _corrected(self, text: str) -> str:
+        spelling = self.spelling
+        return spelling.correct(text) if spelling is not None else text
+
     def _assess(self, texts: list[str]) -> Triage:
-        return self.engine.assess([self.engine.doc(normalise(t, self.rules.emoji)) for t in texts])
+        normalised = [normalise(t, self.rules.emoji) for t in texts]
+        verdict = self.engine.assess([self.engine.doc(t) for t in normalised])
+        detection = self.guard.detect(texts[-1], normalised[-1]) if self.guard is not None else None
+        if detection is not None and not (detection.covered and not detection.candidates):
+            return self._languages(verdict, detection, normalised[-1])
+        # English: the spelling and semantic layers (both are English-only).
+        corrected = [self._corrected(t) for t in normalised]
+        if corrected != normalised:
+            spelt = self.engine.assess([self.engine.doc(t) for t in corrected])
+            verdict = raise_to(verdict, spelt.level, spelt.signals)
+        if self.semantic is not None and verdict.level != "emergency":
+            for match in self.semantic.matches(corrected[-1]):
+                verdict = raise_to(verdict, self._tiers[match.rule_id], [self._signal[match.rule_id]])
+        return verdict
+
+    def _languages(self, verdict: Triage, detection: Detection, normalised: str) -> Triage:
+        """The lexicon of the message's language; every lexicon, and the fail-safe, when that is unsure.
+
+        subtle: an English message never gets here: other lexicons would read its
+        words ("pus", "fever" are loanwords in Tagalog) without English negation."""
+        assert self.guard is not None
+        if detection.covered:
+            lexicons = [self.lexicons[c] for c in detection.candidates]
+        else:
+            lexicons = list(self.lexicons.values())
+        for lexicon in lexicons:
+            for hit in lexicon_hits(lexicon, normalised, self._tiers):
+                verdict = raise_to(verdict, hit.tier, [f"{self._signal[hit.rule_id]} ({lexicon.name})"])
+        if not detection.covered:
+            name = detection.code or "unknown"
+            verdict = raise_to(verdict, "urgent", [f"message in a language the warning-sign check cannot read "
+                                                   f"reliably ({name}): warning signs cannot be ruled out"],
+                               advisory=self.guard.failsafe_text(detection))
+        return verdict

@@ -20,13 +20,27 @@ from assistant.schema import Level
 from assistant.triage.durations import Durations
 from assistant.triage.normalise import COMBINING
 
-__all__ = ["DEFAULT_RULES", "TIERS", "Combination", "Condition", "Rule", "Rules", "stems_pattern"]
+__all__ = ["DEFAULT_RULES", "REVIEW", "TIERS", "Combination", "Condition", "Rule", "Rules", "load_yaml", "stems_pattern"]
 
 DEFAULT_RULES = Path(__file__).resolve().parents[1] / "data" / "redflags.yaml"
 TIERS: tuple[Level, ...] = ("emergency", "urgent")
+# Who reviewed a data file, and when; filled in only when a review happens.
+REVIEW = ("reviewed_by", "reviewed_on")
 _MACRO = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: 10x faster
+
+
+def load_yaml(path: Path, what: str) -> Any:
+    """Parse a triage data file; a missing or malformed one raises DataFileError saying what to do."""
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    except OSError as exc:
+        raise DataFileError(
+            f"{what} {path} cannot be read ({exc.strerror or exc}). Check the path, or omit it to use the bundled one."
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise DataFileError(f"{what} {path} is not valid YAML: {exc}. Fix the syntax.") from exc
 
 
 @lru_cache(maxsize=256)
@@ -94,15 +108,7 @@ class Rules:
     @classmethod
     def from_file(cls, path: Path | None = None) -> Rules:
         path = Path(path) if path is not None else DEFAULT_RULES
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-        except OSError as exc:
-            raise DataFileError(
-                f"Red-flag rules file {path} cannot be read ({exc.strerror or exc}). "
-                "Check the path, or omit it to use the bundled rules."
-            ) from exc
-        except yaml.YAMLError as exc:
-            raise DataFileError(f"Red-flag rules file {path} is not valid YAML: {exc}. Fix the syntax.") from exc
+        data = load_yaml(path, "Red-flag rules file")
         try:
             return _Loader(path).load(data)
         except DataFileError:
@@ -117,7 +123,8 @@ class Rules:
 _LANGUAGE_KEYS = {
     "clauses": ("contrast",),
     "negation": ("cues", "resolving_cues", "breakers", "keep_if", "list_end", "answered_no", "anymore"),
-    "hypothetical": ("leading", "trailing", "report_markers", "report_frames", "general_question"),
+    "hypothetical": ("leading", "trailing", "report_markers", "report_frames", "general_question", "past_episode",
+                     "present"),
     "resolution": ("phrases", "blocked_by", "partial", "general", "relapse"),
     "modifiers": ("worsening", "improving", "severe"),
 }
@@ -191,7 +198,7 @@ class _Loader:
 
     def load(self, data: Any) -> Rules:
         required = ("version", "rules", "language", "durations", "resolved_emergency")
-        optional = ("combinations", "macros", "emoji", "history_prefix")
+        optional = ("combinations", "macros", "emoji", "history_prefix", *REVIEW)
         top = self.mapping(data, "top level", required, (*required, *optional))
         if top["version"] != 1:
             raise self.fail("version", f"unsupported version {top['version']!r}; this code reads version 1.")
