@@ -76,6 +76,9 @@ class Settings:
     sentence_weight: float = 0.0
     lexical_weight: float = 0.5
     review_max_age_days: int = 730
+    # The semantic triage layer (see data/tuning.toml); 1.0 turns it off.
+    semantic_threshold: float = 0.65
+    semantic_margin: float = 0.05
     answerer: str = "extractive"
     chroma_host: str = ""
     chroma_port: int = 8000
@@ -146,7 +149,8 @@ class Settings:
             raise ConfigError(f"chunk_size={self.chunk_size} is out of range; use 100 to 5000 characters.")
         if not 1 <= self.max_sentences <= 12:
             raise ConfigError(f"max_sentences={self.max_sentences} is out of range; use 1 to 12.")
-        for name in ("abstain_threshold", "near_duplicate", "diversity", "sentence_weight", "lexical_weight"):
+        for name in ("abstain_threshold", "near_duplicate", "diversity", "sentence_weight", "lexical_weight",
+                     "semantic_threshold", "semantic_margin"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name}={getattr(self, name)} is out of range; use a number from 0 to 1.")
         for name in ("port", "chroma_port"):

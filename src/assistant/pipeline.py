@@ -12,7 +12,9 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -89,6 +91,48 @@ class LoadedIndex:
         return found
 
 
+class VectorCache:
+    """Query vectors by text, least recently used dropped first; texts not seen yet are
+    embedded in one batch (triage's sentences and the retrieval query together)."""
+
+    def __init__(self, embedder: Embeddings, maxsize: int) -> None:
+        self.embedder = embedder
+        self.maxsize = maxsize
+        self._vectors: OrderedDict[str, tuple[float, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> tuple[float, ...]:
+        return tuple(float(x) for x in self.many([text])[0])
+
+    def many(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if len(missing) == 1:
+            fresh = {missing[0]: tuple(self.embedder.embed_query(missing[0]))}
+        else:
+            fresh = {t: tuple(v) for t, v in zip(missing, self.embedder.embed_documents(missing))}
+        with self._lock:
+            out = []
+            for text in texts:
+                vector = self._vectors.pop(text, None) or fresh[text]
+                self._vectors[text] = vector  # most recently used last
+                out.append(vector)
+            while len(self._vectors) > self.maxsize:
+                self._vectors.popitem(last=False)
+        return np.asarray(out, dtype=np.float32)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+
+def semantic_triager(triager: Triager, encode: Callable[[list[str]], np.ndarray], settings: Settings) -> Triager:
+    """``triager`` with its semantic layer on, reading with the product's embedding model."""
+    if triager.bank is None or triager.semantic is not None or settings.semantic_threshold >= 1.0:
+        return triager
+    return triager.with_semantic(encode, settings.semantic_threshold, settings.semantic_margin)
+
+
 @lru_cache(maxsize=4096)
 def _sentences_of(chunk: Chunk) -> tuple[str, ...]:
     return tuple(sentence_texts(chunk))
@@ -118,8 +162,8 @@ class Assistant:
         self.embedder = embedder
         self.location = location or location_of(settings)
         self._initial_store = store or open_served(self.location, embedder)
-        self._encode = lru_cache(maxsize=512)(self._encode_uncached)
-        self.triager = triager or Triager.from_file()
+        self._encode = VectorCache(embedder, maxsize=512)
+        self.triager = triager or semantic_triager(Triager.from_file(), self._encode.many, settings)
         self.texts = texts or default_texts()
         self.expander = expander or default_expander()
         self.topics = topics or AdjacentTopics.from_file()
@@ -215,9 +259,6 @@ class Assistant:
             ),
         )
 
-    def _encode_uncached(self, text: str) -> tuple[float, ...]:
-        return tuple(self.embedder.embed_query(text))
-
     @property
     def retriever(self) -> Retriever:
         return self.index.retrievers[self.settings.mode]
@@ -264,9 +305,12 @@ class Assistant:
         index = self.index  # one snapshot for the whole question
         # Triage reads every character that was sent, as sent: its own normalisation
         # undoes invisible and look-alike characters, which safe_text would split words on.
-        triage = self.triager.assess(question, history)
         message = safe_text(question).strip()[:MAX_MESSAGE_CHARS]
-        history = [Turn(t.role, safe_text(t.content)) for t in history]
+        clean_history = [Turn(t.role, safe_text(t.content)) for t in history]
+        query = self.retrieval_query(message, clean_history)
+        # The retrieval query is embedded with triage's sentences, in one encoder batch.
+        triage = self.triager.assess(question, history, also_encode=(query,))
+        history = clean_history
         notice = self.texts.notice_for(triage)
         version = index.info.corpus_version
 
@@ -279,7 +323,6 @@ class Assistant:
         if topic is not None:
             return Answer(notice=notice, answer=self.texts.not_covered(topic), triage=triage, abstained=True,
                           corpus_version=version, answerer="uncovered-topic", extra={"uncovered_topic": topic})
-        query = self.retrieval_query(message, history)
         try:
             found = index.retrievers[self.settings.mode].retrieve(query, self.settings.k * 2)
         except StoreUnavailableError:

@@ -27,6 +27,8 @@ _RELAPSE = "<relapse>"  # an event: signs cleared earlier are back
 # How far (in characters) the code looks around a mention for cues. A run-on
 # "sentence" of 20,000 characters is read locally, which keeps the work linear.
 _REACH = 240
+# Redness, swelling and warmth this soon after treatment are the expected course.
+EARLY_HOURS = 48
 
 
 class Doc:
@@ -227,6 +229,31 @@ class RuleEngine:
             # it is happening to the user ("what if my lips swell?" escalates).
             governed = not markers.search(lang["hypothetical.leading"].sub(" ", sentence))
         return governed
+
+    def sets_aside(self, sentence: str, tier: Level) -> bool:
+        """Would the context rules set aside a sign reported anywhere in this one normalised sentence?
+
+        For the layers that find a sign without a position (the semantic layer): a
+        general question, someone else's story, an episode long over, a negated list
+        ("no fever, no pus"), and, below emergency, the normal early course ("day 1",
+        "already going down") with nothing worsening or severe.
+        """
+        lang = self._lang
+        markers = lang["hypothetical.report_markers"]
+        if lang["hypothetical.past_episode"].search(sentence) and not lang["hypothetical.present"].search(sentence):
+            return True
+        if not lang["hypothetical.report_frames"].search(sentence):
+            questioned = lang["hypothetical.general_question"].match(sentence) or lang["hypothetical.leading"].search(sentence)
+            if questioned and not markers.search(lang["hypothetical.leading"].sub(" ", sentence)):
+                return True
+        if len(lang["negation.cues"].findall(sentence)) >= 2 and not lang["clauses.contrast"].search(sentence):
+            return True
+        if tier == "emergency":
+            return False
+        if lang["modifiers.worsening"].search(sentence) or lang["modifiers.severe"].search(sentence):
+            return False
+        hours = self.rules.durations.hours(sentence)
+        return bool(lang["modifiers.improving"].search(sentence)) or (hours is not None and hours <= EARLY_HOURS)
 
     def _escalates(self, rule: Rule, doc: Doc, start: int, end: int,
                    turn_hours: float | None, conv_hours: float | None) -> bool:

@@ -24,7 +24,7 @@ from assistant.triage.context import RuleEngine
 from assistant.triage.languages import DEFAULT_LANGUAGES, Detection, LanguageGuard, Lexicon, lexicon_hits, load_lexicons
 from assistant.triage.normalise import normalise
 from assistant.triage.rules import Rules
-from assistant.triage.semantic import DEFAULT_BANK, Bank, Encoder, SemanticLayer
+from assistant.triage.semantic import DEFAULT_BANK, DEFAULT_CACHE, Bank, Encoder, SemanticLayer
 from assistant.triage.spelling import SpellingLayer
 
 __all__ = ["FAILSAFE", "Triager", "raise_to"]
@@ -79,11 +79,12 @@ class Triager:
         lexicons, failsafe = load_lexicons(rules, languages) if languages is not None else ({}, None)
         return cls(rules, Bank.from_file(rules, bank) if bank is not None else None, lexicons, failsafe)
 
-    def with_semantic(self, encode: Encoder, threshold: float, margin: float) -> Triager:
+    def with_semantic(self, encode: Encoder, threshold: float, margin: float,
+                      cache_dir: Path | None = DEFAULT_CACHE) -> Triager:
         """A copy with the semantic layer on, comparing sentences with ``encode`` (the product's model)."""
         if self.bank is None:
             raise ValueError("The semantic layer needs a phrasing bank; load the Triager with one.")
-        layer = SemanticLayer(self.bank, encode, threshold, margin)
+        layer = SemanticLayer(self.bank, encode, threshold, margin, cache_dir)
         return Triager(self.rules, self.bank, self.lexicons, self.guard.failsafe_en if self.guard else None, layer)
 
     @property
@@ -94,34 +95,26 @@ class Triager:
             self._spelling = SpellingLayer(normalise(" ".join(texts)).split())
         return self._spelling
 
-    def assess(self, message: str, history: Sequence[Turn] = ()) -> Triage:
-        """Triage ``message`` in the context of ``history``; never raises on any text."""
+    def assess(self, message: str, history: Sequence[Turn] = (), also_encode: Sequence[str] = ()) -> Triage:
+        """Triage ``message`` in the context of ``history``; never raises on any text.
+
+        ``also_encode``: texts the caller will embed next (the retrieval query), embedded
+        in the same batch as the semantic layer's sentences when that layer runs."""
         try:
             texts = [t.content for t in history
                      if getattr(t, "role", None) == "user" and isinstance(getattr(t, "content", None), str)]
             texts.append(message if isinstance(message, str) else str(message or ""))
-            return self._assess(texts)
+            return self._assess(texts, tuple(also_encode))
         except Exception:  # noqa: BLE001 - triage must answer; escalating is the safe failure
             log.exception("triage failed; escalating to %s", FAILSAFE.level)
             return FAILSAFE
-
-    def semantic_texts(self, message: str) -> list[str]:
-        """The sentences the semantic layer will embed for ``message`` (to batch with other encoding)."""
-        from assistant.triage.semantic import sentences_of
-
-        if self.semantic is None:
-            return []
-        normalised = normalise(message, self.rules.emoji)
-        if self.guard is not None and self.guard.detect(message, normalised).code != "en":
-            return []
-        return sentences_of(self._corrected(normalised))
 
     def _corrected(self, text: str) -> str:
         spelling = self.spelling
         return spelling.correct(text) if spelling is not None else text
 
-    def _assess(self, texts: list[str]) -> Triage:
-        normalised = [normalise(t, self.rules.emoji) for t in texts]
+    def _assess(self, texts: list[str], also_encode: tuple[str, ...] = ()) -> Triage:
+        normalised = [normalise(t, self.rules.emoji, self.rules.abbreviations) for t in texts]
         verdict = self.engine.assess([self.engine.doc(t) for t in normalised])
         detection = self.guard.detect(texts[-1], normalised[-1]) if self.guard is not None else None
         if detection is not None and not (detection.covered and not detection.candidates):
@@ -132,8 +125,10 @@ class Triager:
             spelt = self.engine.assess([self.engine.doc(t) for t in corrected])
             verdict = raise_to(verdict, spelt.level, spelt.signals)
         if self.semantic is not None and verdict.level != "emergency":
-            for match in self.semantic.matches(corrected[-1]):
-                verdict = raise_to(verdict, self._tiers[match.rule_id], [self._signal[match.rule_id]])
+            for match in self.semantic.matches(corrected[-1], also_encode):
+                tier = self._tiers[match.rule_id]
+                if not self.engine.sets_aside(match.sentence, tier):
+                    verdict = raise_to(verdict, tier, [self._signal[match.rule_id]])
         return verdict
 
     def _languages(self, verdict: Triage, detection: Detection, normalised: str) -> Triage:

@@ -161,6 +161,11 @@ def _negated(lexicon: Lexicon, sentence: str, start: int, end: int) -> bool:
                 or (lexicon.negation_after and lexicon.negation_after.search(near_after)))
 
 
+def _gap_negated(lexicon: Lexicon, gaps: str) -> bool:
+    return bool(gaps.strip()) and any(p is not None and p.search(gaps) for p in (lexicon.negation_before,
+                                                                                   lexicon.negation_after))
+
+
 def lexicon_hits(lexicon: Lexicon, text: str, tiers: Mapping[str, Level]) -> list[LexiconHit]:
     """The signs ``lexicon`` finds in normalised ``text``, sentence by sentence."""
     hits: dict[str, LexiconHit] = {}
@@ -173,9 +178,10 @@ def lexicon_hits(lexicon: Lexicon, text: str, tiers: Mapping[str, Level]) -> lis
             for parts in terms:
                 found = [p.search(sentence) for p in parts]
                 if parts and all(found):
-                    start = min(f.start() for f in found if f)
-                    end = max(f.end() for f in found if f)
-                    if not _negated(lexicon, sentence, start, end):
+                    spans = sorted(f.span() for f in found if f)
+                    # A cue between two parts negates too ("lips are not swollen").
+                    gaps = " ".join(sentence[a[1]:b[0]] for a, b in zip(spans, spans[1:]) if b[0] > a[1])
+                    if not _negated(lexicon, sentence, spans[0][0], max(e for _, e in spans)) and not _gap_negated(lexicon, gaps):
                         hits[rid] = LexiconHit(lexicon.code, rid, tiers[rid])
                         break
     return list(hits.values())

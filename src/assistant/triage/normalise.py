@@ -21,7 +21,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-__all__ = ["COMBINING", "fold_confusables", "normalise", "strip_markup"]
+__all__ = ["COMBINING", "Abbreviations", "fold_confusables", "normalise", "strip_markup"]
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "đ": "d", "ł": "l", "ı": "i"})
@@ -40,6 +40,9 @@ _INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1
                         "\ud800-\udfff]")
 _TAG_START = re.compile(r"<[a-zA-Z/!?]")
 _WORDS = re.compile(r"[^\W\d_]{2,}")
+# A digit or symbol between letters stands for a letter ("bl1sters", "inf3cted", "sw0llen").
+_LEET = re.compile(r"(?<=[a-z])[0134578@$](?=[a-z])")
+_LEET_LETTERS = str.maketrans("0134578@$", "oieastbas")
 # "p u s", "f.e.v.e.r", "b-l-i-s-t-e-r-s": three or more single letters in a row are one word.
 _SPACED = re.compile(r"\b[a-z](?:[ .\-_*](?=[a-z]\b)[a-z]\b){2,}")
 _CONFUSABLES_FILE = "confusables.json"
@@ -127,13 +130,27 @@ def fold_confusables(text: str) -> str:
     return _WORDS.sub(lambda m: m.group(0) if m.group(0).isascii() else _fold_word(m.group(0)), text)
 
 
-def normalise(text: str, emoji: Mapping[str, str] | None = None) -> str:
+class Abbreviations:
+    """Texting shorthand written out ("lips r huge rn" -> "lips are huge right now"), whole words only."""
+
+    def __init__(self, words: Mapping[str, str]) -> None:
+        self.words = dict(words)
+        alternatives = "|".join(map(re.escape, sorted(self.words, key=len, reverse=True)))
+        self._pattern = re.compile(rf"(?<![\w'])(?:{alternatives})(?![\w'])") if self.words else None
+
+    def expand(self, text: str) -> str:
+        return self._pattern.sub(lambda m: self.words[m.group(0)], text) if self._pattern else text
+
+
+def normalise(text: str, emoji: Mapping[str, str] | None = None, abbreviations: Abbreviations | None = None) -> str:
     """Lower-case, accent-free, contraction-joined text that the rule patterns are written for.
 
     >>> normalise("J’ai de la FIÈVRE 🤒, can't sleep!!!", {"🤒": " fever "})
     'j ai de la fievre fever , cant sleep!'
-    >>> normalise("fe\\u200bver and p u s, swоllen")
-    'fever and pus, swollen'
+    >>> normalise("fe\\u200bver and p u s, swоllen, bl1sters")
+    'fever and pus, swollen, blisters'
+    >>> normalise("lips r huge rn", abbreviations=Abbreviations({"r": "are", "rn": "right now"}))
+    'lips are huge right now'
     """
     for symbol, words in (emoji or {}).items():
         text = text.replace(symbol, words)
@@ -141,11 +158,14 @@ def normalise(text: str, emoji: Mapping[str, str] | None = None) -> str:
     text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
     text = COMBINING.sub("", text).casefold().translate(_LIGATURES)
     text = fold_confusables(text)
+    text = _LEET.sub(lambda m: m.group(0).translate(_LEET_LETTERS), text)
     text = _ELISION.sub(r"\1 ", text)  # French "j'ai" -> "j ai"
     text = text.replace("'", "")  # English "can't" -> "cant"
     text = _JUNK.sub(" ", text)  # emoji, symbols, control characters
     text = re.sub(r"([a-z])\1{2,}", r"\1", text)  # "sooo" -> "so"
     text = re.sub(r"([!?.])\1+", r"\1", text)
     text = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), text)
+    if abbreviations is not None:  # after spaced letters are joined: "p u s" is not "p you s"
+        text = abbreviations.expand(text)
     text = re.sub(r"[ \t\r\f\v]+", " ", text)
     return re.sub(r" *\n[\s]*", "\n", text).strip()

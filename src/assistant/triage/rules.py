@@ -18,7 +18,7 @@ import yaml
 from assistant.errors import DataFileError
 from assistant.schema import Level
 from assistant.triage.durations import Durations
-from assistant.triage.normalise import COMBINING
+from assistant.triage.normalise import COMBINING, Abbreviations
 
 __all__ = ["DEFAULT_RULES", "REVIEW", "TIERS", "Combination", "Condition", "Rule", "Rules", "load_yaml", "stems_pattern"]
 
@@ -99,6 +99,7 @@ class Rules:
     lang: Mapping[str, re.Pattern[str]]
     windows: Mapping[str, int]
     emoji: Mapping[str, str]
+    abbreviations: Abbreviations
     durations: Durations
     history_prefix: str
     settled_signal: str
@@ -198,13 +199,14 @@ class _Loader:
 
     def load(self, data: Any) -> Rules:
         required = ("version", "rules", "language", "durations", "resolved_emergency")
-        optional = ("combinations", "macros", "emoji", "history_prefix", *REVIEW)
+        optional = ("combinations", "macros", "emoji", "abbreviations", "history_prefix", *REVIEW)
         top = self.mapping(data, "top level", required, (*required, *optional))
         if top["version"] != 1:
             raise self.fail("version", f"unsupported version {top['version']!r}; this code reads version 1.")
         for name, body in self.mapping(top.get("macros", {}), "macros").items():
             self.macros[str(name)] = self.text(body, f"macros.{name}")
         emoji = {str(k): str(v) for k, v in self.mapping(top.get("emoji", {}), "emoji").items()}
+        short = {str(k).lower(): str(v) for k, v in self.mapping(top.get("abbreviations", {}), "abbreviations").items()}
         sections = ("settings", *_LANGUAGE_KEYS)
         lang_data = self.mapping(top["language"], "language", sections, sections)
         settings = self.mapping(lang_data["settings"], "language.settings", _WINDOW_KEYS, _WINDOW_KEYS)
@@ -229,6 +231,7 @@ class _Loader:
             lang=lang,
             windows=windows,
             emoji=emoji,
+            abbreviations=Abbreviations(short),
             durations=self.durations(top["durations"]),
             history_prefix=str(top.get("history_prefix", "earlier: ")),
             settled_signal=self.text(settled["signal"], "resolved_emergency.signal"),

@@ -14,6 +14,8 @@ passes its embedding model (numpy is imported only then).
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +28,9 @@ from assistant.triage.rules import REVIEW, Rules, load_yaml
 __all__ = ["DEFAULT_BANK", "Bank", "Match", "SemanticLayer"]
 
 DEFAULT_BANK = Path(__file__).resolve().parents[1] / "data" / "redflag_bank.yaml"
+DEFAULT_CACHE = Path("~/.cache/assistant/triage")
+_PROBE = "my lips are swelling and I have a fever"
+log = logging.getLogger(__name__)
 Encoder = Callable[[list[str]], Any]  # texts -> a (n, d) array of unit vectors
 _SENTENCE = re.compile(r"[^.!?;\n]+")
 _WORD = re.compile(r"\S+")
@@ -40,10 +45,11 @@ MIN_WORDS = 2
 
 @dataclass(frozen=True)
 class Bank:
-    """Labelled phrasings: ``examples[rule_id]`` report the sign, ``counterexamples[rule_id]`` do not."""
+    """Labelled phrasings: ``examples[rule_id]`` report the sign; ``counterexamples[rule_id]`` and ``normal`` do not."""
 
     examples: dict[str, tuple[str, ...]]
     counterexamples: dict[str, tuple[str, ...]]
+    normal: tuple[str, ...]  # the normal course and general questions: counterexamples to every signal
     fingerprint: str
 
     @classmethod
@@ -51,10 +57,13 @@ class Bank:
         path = Path(path) if path is not None else DEFAULT_BANK
         data = load_yaml(path, "Red-flag phrasing bank")
         where = f"Red-flag phrasing bank {path}"
-        if (not isinstance(data, dict) or not {"version", "signals"} <= set(data) <= {"version", "signals", *REVIEW}
-                or data["version"] != 1):
-            raise DataFileError(f"{where}: the top level must be 'version: 1', 'signals:' and optionally "
+        allowed = {"version", "signals", "normal", *REVIEW}
+        if not isinstance(data, dict) or not {"version", "signals"} <= set(data) <= allowed or data["version"] != 1:
+            raise DataFileError(f"{where}: the top level must be 'version: 1', 'signals:' and optionally 'normal:', "
                                 f"{' and '.join(REVIEW)}. Fix the file.")
+        normal = data.get("normal") or []
+        if not isinstance(normal, list) or not all(isinstance(t, str) and t.strip() for t in normal):
+            raise DataFileError(f"{where}: normal must be a list of non-empty sentences.")
         ids = {r.id for r in rules.rules}
         examples: dict[str, tuple[str, ...]] = {}
         counter: dict[str, tuple[str, ...]] = {}
@@ -77,8 +86,13 @@ class Bank:
                                             "Keep one.")
                     seen[key_text] = f"{rid}.{key}"
                 out[rid] = tuple(t.strip() for t in texts)
+        for text in normal:
+            key_text = " ".join(text.lower().split())
+            if key_text in seen:
+                raise DataFileError(f"{where}: {text!r} appears twice ({seen[key_text]} and normal). Keep one.")
+            seen[key_text] = "normal"
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        return cls(examples, counter, digest)
+        return cls(examples, counter, tuple(t.strip() for t in normal), digest)
 
 
 @dataclass(frozen=True)
@@ -109,10 +123,41 @@ def sentences_of(text: str) -> list[str]:
     return list(out)
 
 
+def _bank_vectors(texts: list[str], encode: Encoder, fingerprint: str, cache_dir: Path | None) -> Any:
+    """The bank's vectors, cached on disk per model and bank (embedding them takes seconds).
+
+    subtle: the cache key includes a probe sentence's vector, so two models, or a
+    test's hashing embedder, can never share an entry even under one model name."""
+    import numpy as np
+
+    if cache_dir is None:
+        return np.asarray(encode(texts), dtype=np.float32)
+    probe = np.asarray(encode([_PROBE]), dtype=np.float32).round(4).tobytes()
+    key = hashlib.sha256(probe + fingerprint.encode() + "\n".join(texts).encode()).hexdigest()[:16]
+    path = cache_dir.expanduser() / f"bank-{key}.npy"
+    try:
+        vectors = np.load(path)
+        if vectors.shape[0] == len(texts):
+            return vectors
+    except (OSError, ValueError):
+        pass  # absent or unreadable: embed again
+    vectors = np.asarray(encode(texts), dtype=np.float32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as out:
+            np.save(out, vectors)
+        os.replace(partial, path)
+    except OSError as exc:  # a read-only home still answers, it only re-embeds next start
+        log.info("could not cache the triage phrasing vectors at %s: %s", path, exc)
+    return vectors
+
+
 class SemanticLayer:
     """Nearest-phrasing matching of a message's sentences; raises only."""
 
-    def __init__(self, bank: Bank, encode: Encoder, threshold: float, margin: float) -> None:
+    def __init__(self, bank: Bank, encode: Encoder, threshold: float, margin: float,
+                 cache_dir: Path | None = DEFAULT_CACHE) -> None:
         import numpy as np
 
         self._np = np
@@ -121,18 +166,20 @@ class SemanticLayer:
         self.threshold = threshold
         self.margin = margin
         self._labels = [(rid, text) for rid, texts in bank.examples.items() for text in texts]
-        counter = [text for texts in bank.counterexamples.values() for text in texts]
-        vectors = np.asarray(encode([t for _, t in self._labels] + counter), dtype=np.float32)
+        counter = [text for texts in bank.counterexamples.values() for text in texts] + list(bank.normal)
+        vectors = _bank_vectors([t for _, t in self._labels] + counter, encode, bank.fingerprint, cache_dir)
         self._examples = vectors[: len(self._labels)]
         self._counter = vectors[len(self._labels):]
 
-    def matches(self, text: str) -> list[Match]:
-        """Every sentence of ``text`` whose nearest example clears the threshold and the counterexamples."""
+    def matches(self, text: str, also_encode: Sequence[str] = ()) -> list[Match]:
+        """Every sentence of ``text`` whose nearest example clears the threshold and the counterexamples.
+
+        ``also_encode`` rides along in the same encoder batch (the caller's next texts)."""
         sentences = sentences_of(text)
         if not sentences:
             return []
         np = self._np
-        vectors = np.asarray(self.encode(sentences), dtype=np.float32)
+        vectors = np.asarray(self.encode([*sentences, *also_encode]), dtype=np.float32)[: len(sentences)]
         sims = vectors @ self._examples.T
         best = sims.argmax(axis=1)
         near_counter = (vectors @ self._counter.T).max(axis=1) if len(self._counter) else np.full(len(sentences), -1.0)
