@@ -27,8 +27,6 @@ _RELAPSE = "<relapse>"  # an event: signs cleared earlier are back
 # How far (in characters) the code looks around a mention for cues. A run-on
 # "sentence" of 20,000 characters is read locally, which keeps the work linear.
 _REACH = 240
-# Redness, swelling and warmth this soon after treatment are the expected course.
-EARLY_HOURS = 48
 
 
 class Doc:
@@ -235,8 +233,8 @@ class RuleEngine:
 
         For the layers that find a sign without a position (the semantic layer): a
         general question, someone else's story, an episode long over, a negated list
-        ("no fever, no pus"), and, below emergency, the normal early course ("day 1",
-        "already going down") with nothing worsening or severe.
+        ("no fever, no pus"), and, below emergency, a sign said to be improving
+        ("already going down") with nothing worsening or severe.
         """
         lang = self._lang
         markers = lang["hypothetical.report_markers"]
@@ -252,8 +250,8 @@ class RuleEngine:
             return False
         if lang["modifiers.worsening"].search(sentence) or lang["modifiers.severe"].search(sentence):
             return False
-        hours = self.rules.durations.hours(sentence)
-        return bool(lang["modifiers.improving"].search(sentence)) or (hours is not None and hours <= EARLY_HOURS)
+        return any(not self._negation(self.doc(sentence), m.start(), m.end())
+                   for m in lang["modifiers.improving"].finditer(sentence))
 
     def _escalates(self, rule: Rule, doc: Doc, start: int, end: int,
                    turn_hours: float | None, conv_hours: float | None) -> bool:
