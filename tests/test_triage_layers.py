@@ -260,3 +260,9 @@ def test_every_bank_example_escalates_and_the_semantic_layer_adds_nothing_to_cou
     counter = [t for texts in layered.bank.counterexamples.values() for t in texts] + list(layered.bank.normal)
     added = [text for text in counter if layered.assess(text).level != rules_only.assess(text).level]
     assert not added, added
+
+
+def test_a_word_of_thousands_of_letters_is_read_without_error(triager: Triager, caplog: pytest.LogCaptureFixture) -> None:
+    result = triager.assess("x" * 21_000 + " and I have a fever")
+    assert result.level == "urgent" and "fever or chills" in result.signals
+    assert "triage failed" not in caplog.text

@@ -208,7 +208,7 @@ class RuleEngine:
         s_lo, s_hi = doc.span("sentence", start)
         sentence = text[s_lo:s_hi]
         markers = lang["hypothetical.report_markers"]
-        if lang["hypothetical.past_episode"].search(sentence) and not lang["hypothetical.present"].search(sentence):
+        if self._long_over(sentence):
             return True  # "I got hives after microneedling two years ago": an episode long over
         if lang["hypothetical.report_frames"].search(sentence):
             return False
@@ -221,12 +221,20 @@ class RuleEngine:
             governed = not markers.search(text[c_lo:start])
         opens_sentence = start - s_lo < _REACH  # the sentence start is real, not the reach limit
         if not governed and opens_sentence and lang["hypothetical.general_question"].match(sentence):
-            governed = not markers.search(sentence)
+            # "what is cellulitis and how would I know if I had it?": the if-clause is no report
+            governed = not markers.search(lang["hypothetical.leading"].sub(" ", sentence))
         if governed and tier == "emergency":
             # An airway sign is only set aside when nothing in the sentence says
             # it is happening to the user ("what if my lips swell?" escalates).
             governed = not markers.search(lang["hypothetical.leading"].sub(" ", sentence))
         return governed
+
+    def _long_over(self, sentence: str) -> bool:
+        """An episode dated long ago, with nothing saying it is happening now ("fine now" is no "now")."""
+        lang = self._lang
+        if not lang["hypothetical.past_episode"].search(sentence):
+            return False
+        return not lang["hypothetical.present"].search(lang["resolution.general"].sub(" ", sentence))
 
     def sets_aside(self, sentence: str, tier: Level) -> bool:
         """Would the context rules set aside a sign reported anywhere in this one normalised sentence?
@@ -238,7 +246,7 @@ class RuleEngine:
         """
         lang = self._lang
         markers = lang["hypothetical.report_markers"]
-        if lang["hypothetical.past_episode"].search(sentence) and not lang["hypothetical.present"].search(sentence):
+        if self._long_over(sentence):
             return True
         if not lang["hypothetical.report_frames"].search(sentence):
             questioned = lang["hypothetical.general_question"].match(sentence) or lang["hypothetical.leading"].search(sentence)
@@ -275,8 +283,10 @@ class RuleEngine:
         if when.also_if is not None and self._any(when.also_if, doc, near_lo, near_hi):
             return True
         if when.after_hours is not None:
-            if self._any(lang["modifiers.improving"], doc, c_lo, c_hi):
-                return False  # fading on day 3 is the expected course
+            # fading on day 3 is the expected course; said anywhere in a sentence with no "but"
+            lo, hi = (s_lo, s_hi) if not lang["clauses.contrast"].search(text, s_lo, s_hi) else (c_lo, c_hi)
+            if self._any(lang["modifiers.improving"], doc, lo, hi):
+                return False
             hours = self.rules.durations.hours(text[s_lo:s_hi])
             hours = hours if hours is not None else turn_hours if turn_hours is not None else conv_hours
             return hours is not None and hours > when.after_hours

@@ -125,10 +125,23 @@ class Triager:
             spelt = self.engine.assess([self.engine.doc(t) for t in corrected])
             verdict = raise_to(verdict, spelt.level, spelt.signals)
         if self.semantic is not None and verdict.level != "emergency":
+            found: set[str] = set()
             for match in self.semantic.matches(corrected[-1], also_encode):
                 tier = self._tiers[match.rule_id]
                 if not self.engine.sets_aside(match.sentence, tier):
+                    found.add(match.rule_id)
                     verdict = raise_to(verdict, tier, [self._signal[match.rule_id]])
+            verdict = self._combinations(verdict, found)
+        return verdict
+
+    def _combinations(self, verdict: Triage, found: set[str]) -> Triage:
+        """The rules' combinations (hives with vomiting is anaphylaxis) over what every layer found."""
+        if not found:
+            return verdict
+        ids = found | {rid for rid, signal in self._signal.items() if signal in verdict.signals}
+        for combo in self.rules.combinations:
+            if all(group & ids for group in combo.all_of):
+                verdict = raise_to(verdict, combo.tier, [combo.signal])
         return verdict
 
     def _languages(self, verdict: Triage, detection: Detection, normalised: str) -> Triage:
@@ -141,9 +154,12 @@ class Triager:
             lexicons = [self.lexicons[c] for c in detection.candidates]
         else:
             lexicons = list(self.lexicons.values())
+        found: set[str] = set()
         for lexicon in lexicons:
             for hit in lexicon_hits(lexicon, normalised, self._tiers):
+                found.add(hit.rule_id)
                 verdict = raise_to(verdict, hit.tier, [f"{self._signal[hit.rule_id]} ({lexicon.name})"])
+        verdict = self._combinations(verdict, found)
         if not detection.covered:
             name = detection.code or "unknown"
             verdict = raise_to(verdict, "urgent", [f"message in a language the warning-sign check cannot read "

@@ -21,9 +21,10 @@ from importlib import resources
 __all__ = ["SpellingLayer", "english_words"]
 
 _TOKEN = re.compile(r"[a-z]{4,}")
+MAX_WORD = 30  # longer "words" are pasted junk, not a misspelling
 _DICTIONARY = "frequency_dictionary_en_82_765.txt"
 # Short words have many neighbours ("pain"/"rain"), so the distance grows with length.
-_MAX_DISTANCE = ((6, 1), (99, 2))  # up to 6 letters: 1 edit; longer: 2
+_MAX_DISTANCE = ((6, 1), (MAX_WORD, 2))  # up to 6 letters: 1 edit; longer: 2
 MIN_DOMAIN_COUNT = 3
 
 
@@ -67,6 +68,8 @@ class SpellingLayer:
     def _nearest(self, word: str) -> str:
         from symspellpy import Verbosity
 
+        if len(word) > MAX_WORD:
+            return word
         distance = next(d for length, d in _MAX_DISTANCE if len(word) <= length)
         suggestions = self._index.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
         # subtle: two domain words equally close ("hivs": "hives", "hips") is a guess; the one
