@@ -41,6 +41,10 @@ from assistant.triage import Triager
 MAX_QUERY_CHARS = 2000
 MAX_MESSAGE_CHARS = 20_000
 MAX_OVERLAP_PAIRS = 200_000
+# The conversation the pipeline reads: the latest turns, within these caps (each earlier
+# user turn was triaged in full when it was sent).
+MAX_HISTORY_TURNS = 20
+MAX_HISTORY_CHARS = 40_000
 # A message this short, or one that points back ("that", "it"), is read as a
 # follow-up: the previous user turn is added to the retrieval query.
 FOLLOW_UP_WORDS = 7
@@ -87,6 +91,26 @@ class LoadedIndex:
                 self.overlap.clear()
             self.overlap[(a, b)] = found
         return found
+
+
+def cap_history(history: Sequence[Turn]) -> list[Turn]:
+    """The latest turns within MAX_HISTORY_TURNS and MAX_HISTORY_CHARS (each cut at MAX_MESSAGE_CHARS).
+
+    >>> len(cap_history([Turn("user", "x" * 30_000)] * 3)[0].content)
+    20000
+    >>> len(cap_history([Turn("user", "hi")] * 50))
+    20
+    """
+    kept: list[Turn] = []
+    budget = MAX_HISTORY_CHARS
+    for turn in reversed(list(history)[-MAX_HISTORY_TURNS:]):
+        content = turn.content if isinstance(turn.content, str) else ""
+        content = content[:min(MAX_MESSAGE_CHARS, budget)]
+        if not content and budget <= 0:
+            break
+        kept.append(Turn(turn.role, content))
+        budget -= len(content)
+    return kept[::-1]
 
 
 @lru_cache(maxsize=4096)
@@ -263,11 +287,14 @@ class Assistant:
             raise EmptyQuestionError("The question is empty. Type a question about your skin after microneedling.")
         index = self.index  # one snapshot for the whole question
         message = safe_text(question).strip()[:MAX_MESSAGE_CHARS]
-        history = [Turn(t.role, safe_text(t.content)) for t in history]
+        history = [Turn(t.role, safe_text(t.content)) for t in cap_history(history)]
         triage = self.triager.assess(message, history)
         notice = self.texts.notice(triage.level)
         version = index.info.corpus_version
 
+        too_long = self.size_note(question, triage, version)
+        if too_long is not None:
+            return too_long
         refusal = self.texts.refusal(message)
         if refusal is not None:
             return Answer(notice=notice, answer=refusal.text, triage=triage, abstained=False, refused=True,
@@ -287,6 +314,17 @@ class Assistant:
                           extra={"error": "knowledge base unavailable"})
         hits = self.collapse(found, index)[: self.settings.k]
         return index, triage, self._evidence(query, hits, index)
+
+    def size_note(self, question: str, triage: Triage, version: str | None) -> Answer | None:
+        """For a message over MAX_MESSAGE_CHARS: a note asking for a shorter one, never a silent cut.
+
+        The notice still comes from triage, which has read the message."""
+        length = len(question.strip())
+        if length <= MAX_MESSAGE_CHARS:
+            return None
+        return Answer(notice=self.texts.notice(triage.level), answer=self.texts.message_too_long(length, MAX_MESSAGE_CHARS),
+                      triage=triage, abstained=True, corpus_version=version, answerer="too-long",
+                      extra={"too_long": {"length": length, "limit": MAX_MESSAGE_CHARS}})
 
     def _answer(self, index: LoadedIndex, triage: Triage, composed: Composition) -> Answer:
         """The notice comes from triage alone; the body from the answerer, or the abstention text."""

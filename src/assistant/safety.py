@@ -36,6 +36,7 @@ class SafetyTexts:
     system_prompt_version: int
     unavailable: str = ""
     uncovered_topic: str = ""
+    too_long: str = ""
     refusals: tuple[Refusal, ...] = ()
     discouraging: tuple[re.Pattern[str], ...] = ()
 
@@ -54,6 +55,7 @@ class SafetyTexts:
                 system_prompt_version=int(data["system_prompt"]["version"]),
                 unavailable=str(data["unavailable"]).strip(),
                 uncovered_topic=str(data["uncovered_topic"]).strip(),
+                too_long=str(data.get("too_long") or "").strip(),
                 refusals=tuple(
                     Refusal(
                         name=str(r["name"]),
@@ -71,6 +73,11 @@ class SafetyTexts:
     def not_covered(self, topic: str) -> str:
         """The abstention for a question about a topic the sources never mention."""
         return self.uncovered_topic.replace("{topic}", topic) if self.uncovered_topic else self.abstention
+
+    def message_too_long(self, length: int, limit: int) -> str:
+        """The note for a message over the size cap: it asks for a shorter message."""
+        text = self.too_long or "Your message is {length} characters long; please send one of up to {limit} characters."
+        return text.replace("{length}", f"{length:,}").replace("{limit}", f"{limit:,}")
 
     def discourages_care(self, sentence: str) -> bool:
         """True for a sentence that tells the user not to seek care or to ignore a warning."""

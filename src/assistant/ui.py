@@ -33,6 +33,9 @@ from assistant.corpus import is_heading, load_corpus
 from assistant.errors import AssistantError, EmptyQuestionError
 from assistant.feedback import REASONS, Feedback, FeedbackStore, Rating
 from assistant.schema import Answer, Citation, Turn
+
+MAX_MESSAGE_CHARS = 20_000  # as assistant.pipeline, which imports torch and chromadb; a test keeps them equal
+MAX_HISTORY_TURNS = 20
 from assistant.text import sentences
 
 # subtle: gradio reads this when it is first imported; the app never phones home.
@@ -249,6 +252,15 @@ def render_info(info: Any, titles: Sequence[str] = ()) -> str:
     return f'<div class="mn-info"><dl>{dl}</dl>{f"<p>Articles:</p><ul>{docs}</ul>" if docs else ""}</div>'
 
 
+def shown_message(text: str, limit: int = MAX_MESSAGE_CHARS, head: int = 600) -> str:
+    """A message as the chat shows it back: one over the size cap is shown by its start only.
+
+    >>> shown_message("a" * 30_000)[-40:]
+    'aaaa… (30,000 characters, not all shown)'
+    """
+    return text if len(text) <= limit else f"{text[:head]}… ({len(text):,} characters, not all shown)"
+
+
 def strip_markers(text: str) -> str:
     """The answer as history for the next question: the [n] markers mean nothing without their sources."""
     return re.sub(r"\s+", " ", _MARKERS.sub("", text)).replace(" .", ".").strip()
@@ -338,7 +350,7 @@ class Service:
         history = tuple(session.turns)
         prefix = f"a{uuid.uuid4().hex[:8]}"
         session.messages += [
-            {"role": "user", "content": render_user(question)},
+            {"role": "user", "content": render_user(shown_message(question))},
             {"role": "assistant", "content": render_pending(prefix)},
         ]
         index = len(session.messages) - 1
@@ -379,7 +391,8 @@ class Service:
                 time.sleep(STREAM_DELAY_S)
             session.messages[index]["content"] = frame
             yield session, ""
-        session.turns += [Turn("user", question), Turn("assistant", strip_markers(answer.answer))]
+        session.turns += [Turn("user", question[:MAX_MESSAGE_CHARS]), Turn("assistant", strip_markers(answer.answer))]
+        del session.turns[:-MAX_HISTORY_TURNS]  # the pipeline reads no more; the session keeps no more
         session.exchanges[index] = Exchange(question, history, answer.to_dict())
 
     def save_feedback(self, session: Session, reason: str | None, comment: str) -> str:
@@ -509,6 +522,9 @@ def theme() -> Any:
 
 def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr.Blocks:
     """The chat page. Feedback controls appear only when a feedback store is given."""
+    from assistant.serving import IndexWatcher, private_temp_dir
+
+    private_temp_dir()  # before gradio is imported: its temp folder is this process's own
     import gradio as gr
 
     service = Service(assistant, feedback)
@@ -587,39 +603,34 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr
         clear_button = gr.Button("Clear conversation", variant="secondary", size="sm")
         with gr.Accordion("About the sources", open=False, elem_id="mn-corpus"):
             info = gr.HTML(service.info_html())
-            reload_button = gr.Button("Reload index", size="sm")
-            reload_status = gr.Markdown("")
 
         chat_outputs = [chatbot, textbox, status, session]
         textbox.submit(chat, [textbox, session], chat_outputs, api_name="chat", concurrency_limit=8)
         chatbot.example_select(ask_example, [session], chat_outputs, api_visibility="private", concurrency_limit=8)
         for event in (clear_button.click, chatbot.clear):
             event(clear, None, [*chat_outputs, feedback_panel], api_visibility="private")
-        reload_button.click(service.reload, None, [info, reload_status], api_name="reload")
+        # No reload endpoint: a public one let anyone slow every patient down. The
+        # watcher below picks up a newly published index; the operator can send SIGHUP.
+        demo.load(service.info_html, None, info, api_visibility="private")
         if feedback is not None:
             chatbot.like(on_like, [session], [feedback_panel, feedback_title, reason, feedback_status, session],
                          api_visibility="private")
             send_feedback.click(on_send, [session, reason, comment], [feedback_panel, feedback_status, comment, session],
                                 api_visibility="private")
+    demo.assistant_service = service  # type: ignore[attr-defined]
+    demo.assistant_watcher = IndexWatcher(assistant.index_changed, service.reload).start()  # type: ignore[attr-defined]
     return demo
 
 
 def launch(demo: gr.Blocks, host: str, port: int, **overrides: Any) -> Any:
-    """Serve the app locally: no share link, no telemetry, no server-side rendering, no web fonts."""
+    """Serve the app locally: no share link, no telemetry, no run history, no uploads, no web fonts
+    (``assistant.serving`` says what is exposed and why)."""
+    from assistant import serving
+
     options: dict[str, Any] = dict(
-        server_name=host,
-        server_port=port,
-        share=False,
-        inbrowser=False,
-        show_error=False,
-        ssr_mode=False,
-        pwa=False,
-        mcp_server=False,
-        enable_monitoring=False,
-        footer_links=[],
         theme=theme(),
         # In <head>, unscoped: gradio prefixes launch(css=...) rules, which then miss its page padding.
         head=f"<style>{CSS}</style>{HEAD}",
     )
     options.update(overrides)
-    return demo.queue(default_concurrency_limit=4).launch(**options)
+    return serving.launch(demo, host, port, **options)
