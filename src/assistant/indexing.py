@@ -21,6 +21,7 @@ from assistant.chunking import chunk_documents, embedding_text, sentence_texts
 from assistant.config import Settings
 from assistant.corpus import Skipped, load_corpus
 from assistant.embedding import model_version
+from assistant.errors import AssistantError
 from assistant.schema import Chunk, Document
 from assistant.store import Location, SentenceRecord, Store, location_for
 from assistant.text import overlapping
@@ -127,7 +128,11 @@ def index_config(settings: Settings) -> dict[str, Any]:
 def make_plan(settings: Settings, location: Location | None = None) -> Plan:
     """Compare the corpus folder with the served index. Loads no model."""
     docs, skipped = load_corpus(settings.corpus_dir)
-    old = (location or location_of(settings)).manifest()
+    location = location or location_of(settings)
+    old = location.manifest()
+    served = location.current()
+    if served is not None and location.damaged(served):
+        old = {}  # a damaged index is rebuilt from scratch: nothing in it can be reused
     config = index_config(settings)
     rebuild = old.get("config") != config
     old_docs: dict[str, Any] = {} if rebuild else old.get("documents", {})
@@ -188,23 +193,34 @@ def ingest(
         }
         version = corpus_version(doc_info)
         store = location.new_generation(None if plan.rebuild else served, embedder)
-        _embed_in_batches(store, plan.to_embed, progress)
-        store.delete_passages(plan.to_delete)
-        from assistant.derived import Derived  # scipy: only when something changed
+        try:
+            _embed_in_batches(store, plan.to_embed, progress)
+            store.delete_passages(plan.to_delete)
+            from assistant.derived import Derived  # scipy: only when something changed
 
-        # Saved before publishing, so no start after it rebuilds them.
-        Derived.build(store).save(location.derived_dir(store.generation))
-        location.publish(
-            store.generation,
-            {
-                "config": plan.config,
-                "corpus_dir": str(settings.corpus_dir),
-                "corpus_version": version,
-                "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "documents": doc_info,
-                "passages": plan.passages,
-            },
-        )
+            # Saved before publishing, so no start after it rebuilds them.
+            Derived.build(store).save(location.derived_dir(store.generation))
+            location.publish(
+                store.generation,
+                {
+                    "config": plan.config,
+                    "corpus_dir": str(settings.corpus_dir),
+                    "corpus_version": version,
+                    "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "documents": doc_info,
+                    "passages": plan.passages,
+                },
+            )
+        except BaseException as exc:
+            # A partial generation (on a full disk, say) would keep the space the old one needs.
+            location.discard(store.generation)
+            if isinstance(exc, OSError):
+                raise AssistantError(
+                    f"Ingest failed writing the index at {location.describe()}: {exc.strerror or exc}. "
+                    "Free some space or fix the folder's permissions, then run `assistant ingest` again; "
+                    "the index being served is unchanged."
+                ) from exc
+            raise
     location.remove_old_generations()
     return IngestReport(
         documents=len(plan.docs),

@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,7 +27,8 @@ from assistant.chunking import embedding_text, sentence_texts
 from assistant.corpus import is_stale
 from assistant.derived import Derived, load_or_build
 from assistant.embedding import load_embedder
-from assistant.errors import ConfigError, EmptyQuestionError, StoreUnavailableError
+from assistant.errors import (AssistantError, ConfigError, EmptyQuestionError, IndexDamagedError, IndexMissingError,
+                              ModelUnavailableError, StoreUnavailableError)
 from assistant.expansion import Expander, default_expander
 from assistant.indexing import index_config, location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
@@ -36,6 +38,8 @@ from assistant.store import Location, Store, open_served
 from assistant.text import safe_text
 from assistant.topics import AdjacentTopics
 from assistant.triage import Triager
+
+log = logging.getLogger(__name__)
 
 # Retrieval looks at the start of a very long message only; triage reads all of it.
 MAX_QUERY_CHARS = 2000
@@ -58,6 +62,8 @@ class IndexInfo:
     indexed_at: str | None
     corpus_version: str | None
     model: str | None
+    # Why answers cannot come from the sources now ("knowledge base unavailable: ..."); empty when all is well.
+    degraded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,17 @@ class LoadedIndex:
                 self.overlap.clear()
             self.overlap[(a, b)] = found
         return found
+
+
+def describe_fault(exc: BaseException, settings: Settings) -> str:
+    """One line for an index that cannot be opened: what failed, and what to do."""
+    where = f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}" \
+        if getattr(settings, "chroma_host", None) else f"the index at {settings.index_dir}"
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, AssistantError):  # says what to do already
+        return str(exc).strip()
+    return (f"Cannot read {where} ({detail}). Run `assistant ingest` to rebuild it "
+            "(delete the index folder first if that fails), then restart or reload the chat.")
 
 
 def cap_history(history: Sequence[Turn]) -> list[Turn]:
@@ -137,18 +154,28 @@ class Assistant:
         expander: Expander | None = None,
         location: Location | None = None,
         topics: AdjacentTopics | None = None,
+        unavailable: str | None = None,
     ) -> None:
+        """``unavailable`` (the reason) starts it without an index: triage, notices and refusals
+        still work, every other answer says the knowledge base is unavailable, and ``reload``
+        tries the index again."""
         self.settings = settings
         self.embedder = embedder
-        self.location = location or location_of(settings)
-        self._initial_store = store or open_served(self.location, embedder)
+        self.index: LoadedIndex | None = None
+        self.unavailable = unavailable
+        self.location = location
+        self._initial_store = store
+        if unavailable is None:
+            self.location = location or location_of(settings)
+            self._initial_store = store or open_served(self.location, embedder)
         self._encode = lru_cache(maxsize=512)(self._encode_uncached)
         self.triager = triager or Triager.from_file()
         self.texts = texts or default_texts()
         self.expander = expander or default_expander()
         self.topics = topics or AdjacentTopics.from_file()
         self.answerer = answerer or extractive_answerer(settings)
-        self.reload()
+        if unavailable is None:
+            self.reload()
 
     @classmethod
     def load(
@@ -168,6 +195,19 @@ class Assistant:
 
             fallback = extractive_answerer(settings)
             kwargs["answerer"] = make_answerer(settings.answerer, settings, fallback=fallback, env=env or {})
+        try:
+            return cls._load_index(settings, embedder, **kwargs)
+        except (IndexMissingError, ConfigError, ModelUnavailableError):
+            raise  # a setup step is missing: the message says which
+        except Exception as exc:  # a fault of the store: triage needs none, so keep answering
+            reason = describe_fault(exc, settings)
+            log.warning("%s Answers carry escalation notices only until it is fixed.", reason)
+            from assistant.embedding import LazyEmbedder  # nothing is embedded until the index is back
+
+            return cls(settings, embedder or LazyEmbedder(settings.model), unavailable=reason, **kwargs)
+
+    @classmethod
+    def _load_index(cls, settings: Settings, embedder: Embeddings | None, **kwargs: Any) -> Assistant:
         location = location_of(settings)
         built = location.manifest().get("config", {})
         built_with = built.get("model")
@@ -186,34 +226,62 @@ class Assistant:
 
     @property
     def store(self) -> Store:
-        return self.index.store
+        return self._loaded().store
 
     @property
     def info(self) -> IndexInfo:
+        if self.index is None:
+            return IndexInfo(0, 0, None, None, None, degraded=(f"knowledge base unavailable: {self.unavailable}",))
         return self.index.info
 
     @property
     def retrievers(self) -> dict[str, Retriever]:
-        return self.index.retrievers
+        return self._loaded().retrievers
+
+    def _loaded(self) -> LoadedIndex:
+        if self.index is None:
+            raise StoreUnavailableError(f"The knowledge base is unavailable: {self.unavailable}")
+        return self.index
 
     def index_changed(self) -> bool:
-        """True when ingest has published a newer index than the one loaded."""
+        """True when ingest has published a newer index than the one loaded (always, with none loaded)."""
+        if self.index is None or self.location is None:
+            return True
         served = self.location.current()
         return served is not None and served != self.index.store.generation
 
     def reload(self) -> None:
         """(Re)read the served index: passages for BM25, sentence vectors for answers.
 
-        Called at start and by the app ("Reload index"); a new generation
-        published by ingest is picked up without a restart.
+        Called at start and by the app (when ingest publishes, or on SIGHUP); a new
+        generation published by ingest is picked up without a restart. A store that
+        cannot be read raises an AssistantError saying what to do; the index being
+        served, if any, stays.
         """
-        current = getattr(self, "index", None)
+        try:
+            self._reload()
+        except AssistantError as exc:
+            if self.index is None and not isinstance(exc, (IndexMissingError, ConfigError)):
+                self.unavailable = str(exc)
+            raise
+        except Exception as exc:
+            reason = describe_fault(exc, self.settings)
+            if self.index is None:
+                self.unavailable = reason
+            raise IndexDamagedError(reason) from exc
+
+    def _reload(self) -> None:
+        current = self.index
         if current is None:
-            store = self._initial_store
+            if self.location is None:
+                self.location = location_of(self.settings)
+            store = self._initial_store or open_served(self.location, self.embedder)
+            self._initial_store = None
         elif self.index_changed():
             store = open_served(self.location, self.embedder)
         else:
             store = current.store
+        assert self.location is not None
         manifest = self.location.manifest()
         derived = load_or_build(store, self.location.derived_dir(store.generation))
         chunks = {c.chunk_id: c for c in derived.chunks}
@@ -238,13 +306,14 @@ class Assistant:
                 model=manifest.get("config", {}).get("model"),
             ),
         )
+        self.unavailable = None
 
     def _encode_uncached(self, text: str) -> tuple[float, ...]:
         return tuple(self.embedder.embed_query(text))
 
     @property
     def retriever(self) -> Retriever:
-        return self.index.retrievers[self.settings.mode]
+        return self.retrievers[self.settings.mode]
 
     def as_langchain_retriever(self, k: int | None = None) -> CorpusRetriever:
         return CorpusRetriever(retriever=self.retriever, k=k or self.settings.k)
@@ -290,7 +359,7 @@ class Assistant:
         history = [Turn(t.role, safe_text(t.content)) for t in cap_history(history)]
         triage = self.triager.assess(message, history)
         notice = self.texts.notice(triage.level)
-        version = index.info.corpus_version
+        version = index.info.corpus_version if index is not None else None
 
         too_long = self.size_note(question, triage, version)
         if too_long is not None:
@@ -299,6 +368,10 @@ class Assistant:
         if refusal is not None:
             return Answer(notice=notice, answer=refusal.text, triage=triage, abstained=False, refused=True,
                           corpus_version=version, answerer="refusal", extra={"refusal": refusal.name})
+        if index is None:  # started without a readable index: the notice, and an honest answer
+            return Answer(notice=notice, answer=self.texts.unavailable, triage=triage, abstained=True,
+                          corpus_version=None, answerer="unavailable",
+                          extra={"error": "knowledge base unavailable", "degraded": list(self.info.degraded)})
         topic = self.topics.uncovered(message, (embedding_text(c) for c in index.derived.chunks),
                                       index.store.generation, self.expander.names_subject(message))
         if topic is not None:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from assistant.errors import IndexMissingError, StoreUnavailableError
+from assistant.errors import IndexDamagedError, IndexMissingError, StoreUnavailableError
 from assistant.schema import Chunk
 
 if TYPE_CHECKING:
@@ -220,6 +220,8 @@ class Location(Protocol):
     def publish(self, generation: str, manifest: dict[str, Any]) -> None: ...
     def remove_old_generations(self) -> list[str]: ...
     def derived_dir(self, generation: str) -> Path: ...
+    def damaged(self, generation: str) -> str | None: ...
+    def discard(self, generation: str) -> None: ...
 
 
 def open_served(location: Location, embedder: Embeddings) -> Store:
@@ -266,6 +268,13 @@ class LocalLocation:
         from chromadb.config import Settings as ChromaSettings
 
         path = self.index_dir / generation / "chroma"
+        if (self.index_dir / generation / MANIFEST).exists() and not (path / "chroma.sqlite3").is_file():
+            # subtle: Chroma would create an empty database here, and retrieval would quietly
+            # become keyword search only; a published generation must have its vectors.
+            raise IndexDamagedError(
+                f"The index at {self.index_dir} is damaged: {path / 'chroma.sqlite3'} is missing. "
+                "Run `assistant ingest` to rebuild it (delete the index folder first if that fails)."
+            )
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         return Store(client, "", embedder, generation)
@@ -280,6 +289,25 @@ class LocalLocation:
     def derived_dir(self, generation: str) -> Path:
         """Where the derived files of a generation live (assistant.derived): inside it."""
         return self.index_dir / generation / "derived"
+
+    def damaged(self, generation: str) -> str | None:
+        """Why a generation's vector database cannot be used (missing, truncated, corrupt), or None."""
+        import sqlite3
+
+        database = self.index_dir / generation / "chroma" / "chroma.sqlite3"
+        if not database.is_file():
+            return f"{database} is missing"
+        try:
+            with sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True) as db:
+                found = db.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.Error as exc:
+            return f"{database} cannot be read ({exc})"
+        return None if found and found[0] == "ok" else f"{database} is corrupt ({found[0] if found else 'no answer'})"
+
+    def discard(self, generation: str) -> None:
+        """Remove an unpublished generation (what a failed ingest left); never the served one."""
+        if generation != self.current():
+            shutil.rmtree(self.index_dir / generation, ignore_errors=True)
 
     def publish(self, generation: str, manifest: dict[str, Any]) -> None:
         _write_atomically(self.index_dir / generation / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
@@ -344,6 +372,20 @@ class ServerLocation:
         if base is not None:
             store.copy_from(self.open(base, embedder))
         return store
+
+    def damaged(self, generation: str) -> str | None:
+        return None  # the server keeps its own database whole; an unreachable one raises instead
+
+    def discard(self, generation: str) -> None:
+        """Delete an unpublished generation's collections (what a failed ingest left)."""
+        if generation == self.current():
+            return
+        for suffix in (PASSAGES, SENTENCES):
+            try:
+                self._client.delete_collection(f"{self.name}.{generation}.{suffix}")
+            except Exception:  # noqa: BLE001 - it may never have been created
+                pass
+        shutil.rmtree(self.cache / generation, ignore_errors=True)
 
     def derived_dir(self, generation: str) -> Path:
         """This worker's cached derived files of a generation (assistant.derived).

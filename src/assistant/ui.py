@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 TITLE = "Microneedling aftercare questions"
 GENERIC_ERROR = "Something went wrong; please try again."
+DEGRADED_STATUS = ("The knowledge base is unavailable: answers show escalation notices only, "
+                   "until the operator fixes the index.")
 EMPTY_PROMPT = "Please type your question first, for example: “Is redness normal two days after microneedling?”"
 TIER_LABELS = {"emergency": "Emergency: get help now", "urgent": "Urgent: get checked by a professional today"}
 EXAMPLES = (
@@ -247,6 +249,9 @@ def render_info(info: Any, titles: Sequence[str] = ()) -> str:
         ("Corpus version", info.corpus_version or "unknown"),
         ("Embedding model", info.model or "unknown"),
     ]
+    degraded = tuple(getattr(info, "degraded", ()) or ())
+    # The reason (paths, errors) is the operator's, in the log and the JSON; patients get what it means.
+    rows.insert(0, ("Status", DEGRADED_STATUS if degraded else "Answering from the sources"))
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
     docs = "".join(f"<li>{esc(t)}</li>" for t in titles)
     return f'<div class="mn-info"><dl>{dl}</dl>{f"<p>Articles:</p><ul>{docs}</ul>" if docs else ""}</div>'
@@ -325,9 +330,10 @@ class Service:
                 self.assistant.reload()
                 self._read_sources()
         except AssistantError as exc:
+            log.warning("Could not reload the index: %s", exc)
             return self.info_html(), f"Could not reload: {exc}"
-        except Exception:
-            log.exception("reload failed")
+        except Exception as exc:
+            log.warning("Could not reload the index: %s", exc)
             return self.info_html(), GENERIC_ERROR
         info = self.assistant.info
         return self.info_html(), f"Reloaded: {info.documents} documents, {info.passages} passages."
