@@ -22,6 +22,7 @@ from assistant.config import Settings
 from assistant.corpus import Skipped, load_corpus
 from assistant.embedding import model_version
 from assistant.errors import AssistantError
+from assistant.lint import care_discouraging
 from assistant.schema import Chunk, Document
 from assistant.store import Location, SentenceRecord, Store, location_for
 from assistant.text import overlapping
@@ -146,7 +147,7 @@ def make_plan(settings: Settings, location: Location | None = None) -> Plan:
     warnings = tuple(
         f"{docs[j].doc_id} repeats {docs[i].doc_id} ({share:.0%} of its sentences); keep one unless both are meant"
         for i, j, share in overlapping([d.text for d in docs], NEAR_DUPLICATE_DOCS)
-    )
+    ) + tuple(str(finding) for finding in care_discouraging(docs))
     chunks = chunk_documents(docs, settings.chunk_size)
     existing = {cid for info in old_docs.values() for cid in info.get("chunk_ids", [])}
     wanted = {c.chunk_id for c in chunks}

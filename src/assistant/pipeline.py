@@ -467,5 +467,7 @@ class Assistant:
         for rank, hit in enumerate(hits):
             vectors = index.vectors(hit.chunk.chunk_id)
             for position, text in enumerate(index.sentences(hit.chunk.chunk_id)):
-                candidates.append(Candidate(hit.chunk, text, vectors[position], rank, position))
+                # A source that says "you should never see a doctor" is never quoted, by any answerer.
+                if not self.texts.discourages_care(text):
+                    candidates.append(Candidate(hit.chunk, text, vectors[position], rank, position))
         return Evidence(query, tuple(hits), tuple(candidates), qvec)

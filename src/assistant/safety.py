@@ -83,6 +83,12 @@ class SafetyTexts:
         """True for a sentence that tells the user not to seek care or to ignore a warning."""
         return any(p.search(sentence) for p in self.discouraging)
 
+    def discouraging_sentences(self, text: str) -> list[str]:
+        """The sentences of ``text`` (a document) that talk the reader out of care."""
+        from assistant.text import sentences
+
+        return [s for _, _, s in sentences(text) if self.discourages_care(s)]
+
     def refusal(self, message: str) -> Refusal | None:
         """The first refusal rule the message matches, if any."""
         return next((r for r in self.refusals if any(p.search(message) for p in r.patterns)), None)
