@@ -174,3 +174,70 @@ def test_a_failed_ingest_leaves_no_partial_generation(real_settings, real_embedd
     answer = Assistant.load(settings, real_embedder).ask(RED_FLAG)
     assert answer.notice and answer.citations, "the old index still loads and answers"
     tally.fault(red_flag=True, notice_kept=True)
+
+
+def read_only_prefix(folder: Path) -> list[str]:
+    """A command prefix under which ``folder`` is read-only, even for root (a read-only bind mount)."""
+    if os.geteuid() != 0:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+        return []
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is needed to make a folder read-only for root: apt-get install util-linux")
+    script = f'mount --bind "{folder}" "{folder}" && mount -o remount,ro,bind "{folder}" && exec "$@"'
+    return ["unshare", "-rm", "sh", "-c", script, "sh"]
+
+
+def test_cli_on_a_read_only_index_keeps_the_notice(real_settings, tmp_path: Path) -> None:
+    tally.fault_injected()
+    index = tmp_path / "index"
+    shutil.copytree(real_settings.index_dir, index)
+    prefix = read_only_prefix(index)
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONIOENCODING": "utf-8:strict"}
+    command = [*prefix, sys.executable, "-m", "assistant.cli", "ask", "--json", "--index", str(index),
+               "--model", real_settings.model, RED_FLAG]
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-1500:]
+    assert "writable" in done.stderr
+    assert_unavailable_with_notice(json.loads(done.stdout), "urgent")
+    tally.fault(red_flag=True, notice_kept=True)
+
+
+def test_an_ingest_that_fills_the_disk_while_copying_leaves_the_old_index_serving(
+    real_settings, real_embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reported case: the copy of the served generation hit a full disk, stayed, and the
+    old index then could not open (no space left for its own database files)."""
+    from assistant import store
+    from assistant.errors import AssistantError
+    from assistant.indexing import ingest
+    from assistant.pipeline import Assistant
+
+    tally.fault_injected()
+    index = tmp_path / "index"
+    shutil.copytree(real_settings.index_dir, index)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(real_settings.corpus_dir, corpus)
+    (corpus / "new.md").write_text("# Ice\n\nA cold compress can soothe the skin after microneedling.\n")
+    settings = real_settings.__class__.resolve(env={}, flags={"index_dir": index, "corpus_dir": corpus})
+    before = sorted(p.name for p in index.iterdir())
+    real_copy = shutil.copytree
+
+    def copy_until_full(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
+        def copy_some(s: str, d: str, **kw: Any) -> Any:
+            if s.endswith("chroma.sqlite3"):
+                shutil.copyfile(s, d)  # a partial copy is on disk when the disk fills
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return shutil.copy2(s, d)
+        if args:  # copytree calls itself for sub-folders, positionally
+            return real_copy(src, dst, *args, **kwargs)
+        return real_copy(src, dst, copy_function=copy_some, **kwargs)
+
+    monkeypatch.setattr(store.shutil, "copytree", copy_until_full)
+    with pytest.raises(AssistantError, match="No space left on device. Free some space"):
+        ingest(settings, real_embedder)
+    monkeypatch.undo()
+    assert sorted(p.name for p in index.iterdir()) == before, "the partial copy is removed"
+    answer = Assistant.load(settings, real_embedder).ask(RED_FLAG)
+    assert answer.notice and answer.citations
+    tally.fault(red_flag=True, notice_kept=True)

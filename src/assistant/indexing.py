@@ -11,6 +11,8 @@ different embedding model or chunk size rebuilds from empty, never a mixture.
 from __future__ import annotations
 
 import hashlib
+import re
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -193,7 +195,10 @@ def ingest(
             for d in plan.docs
         }
         version = corpus_version(doc_info)
-        store = location.new_generation(None if plan.rebuild else served, embedder)
+        try:
+            store = location.new_generation(None if plan.rebuild else served, embedder)
+        except OSError as exc:
+            raise _write_failed(location, exc) from exc
         try:
             _embed_in_batches(store, plan.to_embed, progress)
             store.delete_passages(plan.to_delete)
@@ -216,11 +221,7 @@ def ingest(
             # A partial generation (on a full disk, say) would keep the space the old one needs.
             location.discard(store.generation)
             if isinstance(exc, OSError):
-                raise AssistantError(
-                    f"Ingest failed writing the index at {location.describe()}: {exc.strerror or exc}. "
-                    "Free some space or fix the folder's permissions, then run `assistant ingest` again; "
-                    "the index being served is unchanged."
-                ) from exc
+                raise _write_failed(location, exc) from exc
             raise
     location.remove_old_generations()
     return IngestReport(
@@ -234,6 +235,17 @@ def ingest(
         corpus_version=version,
         skipped=plan.skipped,
         warnings=plan.warnings,
+    )
+
+
+def _write_failed(location: Location, exc: OSError) -> AssistantError:
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, shutil.Error) and exc.args and exc.args[0]:  # copytree: [(src, dst, "[Errno 28] ...")]
+        first = str(exc.args[0][0][2]) if isinstance(exc.args[0], list) else str(exc.args[0])
+        reason = re.sub(r"^\[Errno \d+\] ([^:]+).*$", r"\1", first)
+    return AssistantError(
+        f"Ingest failed writing the index at {location.describe()}: {reason}. Free some space or fix the "
+        "folder's permissions, then run `assistant ingest` again; the index being served is unchanged."
     )
 
 

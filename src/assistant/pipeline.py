@@ -106,6 +106,11 @@ def describe_fault(exc: BaseException, settings: Settings) -> str:
     detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, AssistantError):  # says what to do already
         return str(exc).strip()
+    if re.search(r"read-?only|permission denied", detail, re.IGNORECASE) or isinstance(exc, PermissionError):
+        return (f"Cannot open {where} ({detail}): Chroma writes to its database even to read it. "
+                "Make the index folder writable for this user, then restart or reload the chat.")
+    if re.search(r"disk is full|no space left", detail, re.IGNORECASE):
+        return f"Cannot open {where} ({detail}). Free some disk space, then restart or reload the chat."
     return (f"Cannot read {where} ({detail}). Run `assistant ingest` to rebuild it "
             "(delete the index folder first if that fails), then restart or reload the chat.")
 

@@ -281,10 +281,15 @@ class LocalLocation:
 
     def new_generation(self, base: str | None, embedder: Embeddings) -> Store:
         name = _generation_name()
-        if base is not None:
-            # Copying the files is far cheaper than re-inserting every vector.
-            shutil.copytree(self.index_dir / base / "chroma", self.index_dir / name / "chroma")
-        return self.open(name, embedder)
+        try:
+            if base is not None:
+                # Copying the files is far cheaper than re-inserting every vector.
+                shutil.copytree(self.index_dir / base / "chroma", self.index_dir / name / "chroma")
+            return self.open(name, embedder)
+        except BaseException:
+            # subtle: a half-made copy on a full disk would keep the space the served one needs to open.
+            shutil.rmtree(self.index_dir / name, ignore_errors=True)
+            raise
 
     def derived_dir(self, generation: str) -> Path:
         """Where the derived files of a generation live (assistant.derived): inside it."""
