@@ -110,3 +110,77 @@ def test_an_answer_that_utf8_cannot_encode_is_written_as_escapes(real_settings, 
     assert dumps({"x": "é"}) == '{"x": "é"}'
     tally.hostile_tried()
     tally.hostile()
+
+
+USERS = 50
+LOAD_BOUND_S = 300  # on 2 shared cores; a hang or a queue stuck behind one huge message fails it
+
+
+def test_fifty_users_sending_hostile_input_at_once_all_get_answers_and_notices(app_url: str, real_assistant) -> None:
+    """Every evals/robustness.jsonl case through the real chat server, 50 sessions at once,
+    each also sending a red flag: no failure, no lost notice, within a time bound."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from assistant.evaluation.suites import load_suite
+    from tests.test_app import content, visible_text
+
+    cases = list(load_suite(ROOT / "evals" / "robustness.jsonl").cases)
+    notices = real_assistant.texts.notices
+    clients = [Client(app_url, verbose=False) for _ in range(USERS)]
+    start = threading.Barrier(USERS)
+    problems: list[str] = []
+    escalated: list[bool] = []
+    lock = threading.Lock()
+
+    def user(i: int) -> None:
+        case = cases[i % len(cases)]
+        # A browser cannot send a lone surrogate (UTF-8 has none): it sends U+FFFD, as here.
+        question = case.question.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        earlier = [(t.content, None, False) for t in case.history if t.role == "user"]  # the same session
+        script = [*earlier, (question, case.level, case.raises is not None), (RED_FLAG, "urgent", False)]
+        start.wait(timeout=120)
+        shown = 0
+        for message, level, empty in script:
+            try:
+                messages, _, _ = clients[i].predict(message, api_name="/chat")
+            except Exception as exc:  # noqa: BLE001 - collected and reported below
+                with lock:
+                    problems.append(f"user {i} ({case.id}): {type(exc).__name__}: {exc}")
+                continue
+            if empty:
+                if len(messages) != shown:
+                    with lock:
+                        problems.append(f"user {i} ({case.id}): an empty message became a turn")
+                continue
+            shown += 2
+            reply = visible_text(content(messages[-1]))
+            found = []
+            if len(messages) != shown:
+                found.append(f"saw {len(messages)} messages, expected {shown}")
+            if not reply.strip() or "Something went wrong" in reply:
+                found.append(f"no answer: {reply[:80]!r}")
+            kept = level is None or any(notices[t] in reply for t in ("urgent", "emergency") if t in notices)
+            if level == "emergency":
+                kept = notices["emergency"] in reply
+            if not kept:
+                found.append(f"{level} red flag lost its notice")
+            with lock:
+                problems.extend(f"user {i} ({case.id}): {p}" for p in found)
+                if level is not None:
+                    escalated.append(kept)
+
+    tally.hostile_tried(2 * USERS)
+    began = time.monotonic()
+    with ThreadPoolExecutor(max_workers=USERS) as pool:
+        list(pool.map(user, range(USERS)))
+    took = time.monotonic() - began
+    assert problems == [], problems
+    assert took < LOAD_BOUND_S, f"{USERS} users took {took:.0f} s"
+    for flag in escalated:
+        tally.hostile(red_flag=True, escalated=flag)
+    for _ in range(2 * USERS - len(escalated)):
+        tally.hostile()
