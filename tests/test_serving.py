@@ -64,14 +64,14 @@ def test_watcher_survives_a_failing_check() -> None:
 
 
 def test_ui_caps_match_the_pipeline() -> None:
-    from assistant import pipeline
+    from assistant import guards, pipeline
 
-    assert ui.MAX_MESSAGE_CHARS == pipeline.MAX_MESSAGE_CHARS
+    assert ui.MAX_MESSAGE_CHARS == guards.MAX_MESSAGE_CHARS == pipeline.MAX_MESSAGE_CHARS
     assert ui.MAX_HISTORY_TURNS == pipeline.MAX_HISTORY_TURNS
 
 
 def test_history_is_capped_to_the_latest_turns() -> None:
-    from assistant.pipeline import MAX_HISTORY_CHARS, MAX_HISTORY_TURNS, cap_history
+    from assistant.guards import MAX_HISTORY_CHARS, MAX_HISTORY_TURNS, cap_history
 
     turns = [Turn("user", f"turn {n} " + "x" * 5000) for n in range(40)]
     kept = cap_history(turns)

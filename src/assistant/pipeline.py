@@ -30,6 +30,7 @@ from assistant.embedding import load_embedder
 from assistant.errors import (AssistantError, ConfigError, EmptyQuestionError, IndexDamagedError, IndexMissingError,
                               ModelUnavailableError, StoreUnavailableError)
 from assistant.expansion import Expander, default_expander
+from assistant.guards import MAX_HISTORY_CHARS, MAX_HISTORY_TURNS, cap_history, describe_fault  # noqa: F401
 from assistant.indexing import index_config, location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
@@ -45,10 +46,6 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 2000
 MAX_MESSAGE_CHARS = 20_000
 MAX_OVERLAP_PAIRS = 200_000
-# The conversation the pipeline reads: the latest turns, within these caps (each earlier
-# user turn was triaged in full when it was sent).
-MAX_HISTORY_TURNS = 20
-MAX_HISTORY_CHARS = 40_000
 # A message this short, or one that points back ("that", "it"), is read as a
 # follow-up: the previous user turn is added to the retrieval query.
 FOLLOW_UP_WORDS = 7
@@ -97,42 +94,6 @@ class LoadedIndex:
                 self.overlap.clear()
             self.overlap[(a, b)] = found
         return found
-
-
-def describe_fault(exc: BaseException, settings: Settings) -> str:
-    """One line for an index that cannot be opened: what failed, and what to do."""
-    where = f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}" \
-        if getattr(settings, "chroma_host", None) else f"the index at {settings.index_dir}"
-    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, AssistantError):  # says what to do already
-        return str(exc).strip()
-    if re.search(r"read-?only|permission denied", detail, re.IGNORECASE) or isinstance(exc, PermissionError):
-        return (f"Cannot open {where} ({detail}): Chroma writes to its database even to read it. "
-                "Make the index folder writable for this user, then restart or reload the chat.")
-    if re.search(r"disk is full|no space left", detail, re.IGNORECASE):
-        return f"Cannot open {where} ({detail}). Free some disk space, then restart or reload the chat."
-    return (f"Cannot read {where} ({detail}). Run `assistant ingest` to rebuild it "
-            "(delete the index folder first if that fails), then restart or reload the chat.")
-
-
-def cap_history(history: Sequence[Turn]) -> list[Turn]:
-    """The latest turns within MAX_HISTORY_TURNS and MAX_HISTORY_CHARS (each cut at MAX_MESSAGE_CHARS).
-
-    >>> len(cap_history([Turn("user", "x" * 30_000)] * 3)[0].content)
-    20000
-    >>> len(cap_history([Turn("user", "hi")] * 50))
-    20
-    """
-    kept: list[Turn] = []
-    budget = MAX_HISTORY_CHARS
-    for turn in reversed(list(history)[-MAX_HISTORY_TURNS:]):
-        content = turn.content if isinstance(turn.content, str) else ""
-        content = content[:min(MAX_MESSAGE_CHARS, budget)]
-        if not content and budget <= 0:
-            break
-        kept.append(Turn(turn.role, content))
-        budget -= len(content)
-    return kept[::-1]
 
 
 @lru_cache(maxsize=4096)

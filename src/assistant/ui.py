@@ -32,10 +32,8 @@ from typing import TYPE_CHECKING, Any
 from assistant.corpus import is_heading, load_corpus
 from assistant.errors import AssistantError, EmptyQuestionError
 from assistant.feedback import REASONS, Feedback, FeedbackStore, Rating
+from assistant.guards import MAX_HISTORY_TURNS, MAX_MESSAGE_CHARS
 from assistant.schema import Answer, Citation, Turn
-
-MAX_MESSAGE_CHARS = 20_000  # as assistant.pipeline, which imports torch and chromadb; a test keeps them equal
-MAX_HISTORY_TURNS = 20
 from assistant.text import sentences
 
 # subtle: gradio reads this when it is first imported; the app never phones home.
