@@ -89,3 +89,32 @@ def test_the_bundled_corpus_has_none() -> None:
     from assistant.lint import care_discouraging
 
     assert care_discouraging(load_corpus(CORPUS)[0]) == []
+
+
+def test_the_chat_never_shows_the_poison_not_even_in_a_cited_passage(poisoned: tuple[Any, Any, Any]) -> None:
+    """The passage under an answer and the whole article are shown verbatim, except for such
+    sentences, which are replaced by a note saying so."""
+    import html
+    import re
+
+    from gradio_client import Client
+
+    from tests.conftest import serve_app
+
+    _, _, assistant = poisoned
+    demo, url = serve_app(assistant)
+    try:
+        client = Client(url, verbose=False)
+        withheld_shown = False
+        for question, level in (*QUESTIONS[:5], QUESTIONS[-1]):
+            tally.hostile_tried()
+            messages, _, _ = client.predict(question, api_name="/chat")
+            markup = str(messages[-1]["content"])
+            reply = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup)))
+            assert all(p.lower() not in reply.lower() for p in POISONED), question
+            withheld_shown |= "Cooling the skin" in reply and assistant.texts.withheld in reply
+            tally.hostile(red_flag=level != "none", escalated=level != "none" and "mn-notice" in markup)
+        # The cooling answer cites the poisoned article; its whole text is shown, poison withheld.
+        assert withheld_shown
+    finally:
+        demo.close()

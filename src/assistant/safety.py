@@ -37,6 +37,7 @@ class SafetyTexts:
     unavailable: str = ""
     uncovered_topic: str = ""
     too_long: str = ""
+    withheld: str = ""
     refusals: tuple[Refusal, ...] = ()
     discouraging: tuple[re.Pattern[str], ...] = ()
 
@@ -56,6 +57,7 @@ class SafetyTexts:
                 unavailable=str(data["unavailable"]).strip(),
                 uncovered_topic=str(data["uncovered_topic"]).strip(),
                 too_long=str(data.get("too_long") or "").strip(),
+                withheld=str(data.get("withheld") or "").strip(),
                 refusals=tuple(
                     Refusal(
                         name=str(r["name"]),

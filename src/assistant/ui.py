@@ -33,6 +33,7 @@ from assistant.corpus import is_heading, load_corpus
 from assistant.errors import AssistantError, EmptyQuestionError
 from assistant.feedback import REASONS, Feedback, FeedbackStore, Rating
 from assistant.guards import MAX_HISTORY_TURNS, MAX_MESSAGE_CHARS
+from assistant.safety import default_texts
 from assistant.schema import Answer, Citation, Turn
 from assistant.text import sentences
 
@@ -77,20 +78,30 @@ def render_user(text: str) -> str:
     return f'<div class="mn-user">{esc(text)}</div>'
 
 
+def withheld_spans(passage: str) -> list[tuple[int, int]]:
+    """Where ``passage`` says something that talks the reader out of care (safety.yaml's
+    ``discouraging``): such a sentence is never shown, not even inside a cited passage."""
+    texts = default_texts()
+    return [(start, end) for start, end, s in sentences(passage) if texts.discourages_care(s)]
+
+
 def highlight(passage: str, quoted: Sequence[str]) -> str:
-    """The passage, escaped, with each quoted sentence wrapped in <mark>."""
-    spans: list[tuple[int, int]] = []
+    """The passage, escaped, with each quoted sentence wrapped in <mark>, and any sentence that
+    discourages care replaced by a note saying it is withheld."""
+    spans: list[tuple[int, int, bool]] = [(a, b, True) for a, b in withheld_spans(passage)]
     for sentence in quoted:
         at = passage.find(sentence) if sentence else -1
         if at >= 0:
-            spans.append((at, at + len(sentence)))
+            spans.append((at, at + len(sentence), False))
     out, pos = [], 0
-    for start, end in sorted(spans):
-        if start < pos:  # overlapping quotes: the earlier mark already covers it
+    for start, end, withheld in sorted(spans, key=lambda span: (span[0], not span[2])):
+        if start < pos:  # overlapping spans: the earlier one already covers it
             start = pos
         if start >= end:
             continue
-        out += [esc(passage[pos:start]), f"<mark>{esc(passage[start:end])}</mark>"]
+        piece = f'<span class="mn-withheld">{esc(default_texts().withheld)}</span>' if withheld \
+            else f"<mark>{esc(passage[start:end])}</mark>"
+        out += [esc(passage[pos:start]), piece]
         pos = end
     out.append(esc(passage[pos:]))
     return "".join(out)
@@ -143,7 +154,8 @@ def render_document(text: str) -> str:
     """A whole cleaned article: one paragraph per block, headings in bold."""
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
     return "".join(
-        f'<p class="mn-doc-h"><strong>{esc(b)}</strong></p>' if is_heading(b) else f"<p>{esc(b)}</p>" for b in blocks
+        f'<p class="mn-doc-h"><strong>{esc(b)}</strong></p>' if is_heading(b) else f"<p>{highlight(b, ())}</p>"
+        for b in blocks
     )
 
 
@@ -461,6 +473,7 @@ a.mn-cite:focus-visible, .mn-copy:focus-visible, .mn-doc summary:focus-visible {
   border: 1px solid var(--border-color-primary); background: var(--button-secondary-background-fill);
   color: var(--body-text-color); }
 .mn-pending { font-style: italic; }
+.mn-withheld { font-style: italic; font-size: .9em; }
 .mn-error { font-weight: 600; }
 .mn-info dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; margin: 0 0 .5rem; }
 .mn-info dt { font-weight: 600; }
