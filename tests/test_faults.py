@@ -241,3 +241,37 @@ def test_an_ingest_that_fills_the_disk_while_copying_leaves_the_old_index_servin
     answer = Assistant.load(settings, real_embedder).ask(RED_FLAG)
     assert answer.notice and answer.citations
     tally.fault(red_flag=True, notice_kept=True)
+
+
+def test_app_py_starts_on_a_damaged_index_and_keeps_the_notice(real_settings, tmp_path: Path) -> None:
+    """The real entry point, as an operator starts it: no traceback, a one-line warning, notices."""
+    import time
+
+    import httpx
+    from gradio_client import Client
+
+    tally.fault_injected()
+    index = broken_copy(real_settings, tmp_path, "scrambled")
+    port = free_port()
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONIOENCODING": "utf-8:strict"}
+    app = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--index", str(index), "--corpus",
+                            str(real_settings.corpus_dir), "--port", str(port)],
+                           env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and app.poll() is None:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert app.poll() is None, f"the app exited: {app.stderr.read()[-1500:] if app.stderr else ''}"
+        messages, _, _ = Client(url, verbose=False).predict(EMERGENCY, api_name="/chat")
+        reply = str(messages[-1]["content"])
+        assert "mn-notice-emergency" in reply and "knowledge base is unavailable" in reply
+    finally:
+        app.terminate()
+        _, err = app.communicate(timeout=30)
+    assert "Traceback" not in err and "escalation notices only" in err
+    tally.fault(red_flag=True, notice_kept=True)
