@@ -176,6 +176,28 @@ def outside_attempts(trace: str) -> list[str]:
     return bad
 
 
+def stop_group(process: subprocess.Popen[str], grace_s: float = 30.0) -> None:
+    """Stop strace and the app it traces (one process group): Ctrl+C, then SIGKILL what is left."""
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        process.poll()  # reap strace, so that only live members keep the group
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break  # the whole group has exited
+        time.sleep(0.2)
+    else:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait()
+
+
 def test_the_recorder_sees_a_dns_lookup(tmp_path: Path) -> None:
     """Control: the tracer would catch a lookup, so an empty record below means something."""
     log = tmp_path / "trace.txt"
@@ -193,7 +215,9 @@ def test_the_app_makes_no_lookup_or_connection_while_serving(tmp_path: Path, rea
     env.pop("ORT_DISABLE_TELEMETRY", None)  # the app must set it itself
     command = [strace_or_fail(), *TRACE[1:], "-o", str(log), sys.executable, str(ROOT / "app.py"),
                "--index", str(real_settings.index_dir), "--corpus", str(real_settings.corpus_dir), "--port", str(port)]
-    app = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Its own process group: strace detaches on a signal and would leave the app running.
+    app = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 180
@@ -211,12 +235,7 @@ def test_the_app_makes_no_lookup_or_connection_while_serving(tmp_path: Path, rea
             client.predict(question, api_name="/chat")
         time.sleep(max(0.0, 12.0 - (time.monotonic() - started)))  # onnxruntime's telemetry ran every ~10 s
     finally:
-        app.send_signal(signal.SIGINT)
-        try:
-            app.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            app.kill()
-            app.wait()
+        stop_group(app)
     trace = log.read_text(errors="replace")
     assert "connect(" in trace  # the trace did record (gradio checks its own loopback port)
     assert outside_attempts(trace) == []

@@ -9,7 +9,7 @@ from assistant import serving, ui
 from assistant.schema import Turn
 
 
-def call(path: str) -> tuple[int, bytes, bool]:
+def call(path: str, length: int = 0) -> tuple[int, bytes, bool]:
     """Send one HTTP request through the guard; (status, body, whether the app behind it was reached)."""
     reached: list[bool] = []
     sent: list[dict[str, Any]] = []
@@ -25,7 +25,8 @@ def call(path: str) -> tuple[int, bytes, bool]:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b""}
 
-    asyncio.run(serving.GuardMiddleware(app)({"type": "http", "path": path}, receive, send))
+    scope = {"type": "http", "path": path, "headers": [(b"content-length", str(length).encode())]}
+    asyncio.run(serving.GuardMiddleware(app)(scope, receive, send))
     return sent[0]["status"], sent[1]["body"], bool(reached)
 
 
@@ -83,3 +84,8 @@ def test_a_long_message_is_shown_by_its_start() -> None:
     shown = ui.shown_message("fever " * 10_000)
     assert shown.startswith("fever ") and len(shown) < 1000 and "60,000 characters" in shown
     assert ui.shown_message("short") == "short"
+
+
+def test_guard_refuses_a_body_of_megabytes_but_not_a_long_message() -> None:
+    assert call("/gradio_api/queue/join", length=serving.MAX_BODY_BYTES + 1)[0] == 413
+    assert call("/gradio_api/queue/join", length=1_000_000) == (200, b"ok", True)  # a 1 MB message gets its note

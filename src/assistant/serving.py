@@ -45,6 +45,10 @@ BLOCKED = (
     (re.compile(r"(^|/)upload/?$"), 403, "This chat takes no files."),
     (re.compile(r"(^|/)monitoring(/.*)?$"), 404, "Not found."),
 )
+# A request body the server reads at all. A message over 20,000 characters still gets its
+# note and its notice (the pipeline's cap); this only stops megabytes at the door.
+MAX_BODY_BYTES = 4_000_000
+TOO_BIG = "Your message is far too long for this chat; please send a shorter one."
 _temp_dir: Path | None = None
 _temp_lock = threading.Lock()
 
@@ -60,13 +64,19 @@ class GuardMiddleware:
             path = str(scope.get("path", ""))
             for pattern, code, text in BLOCKED:
                 if pattern.search(path):
-                    body = text.encode("utf-8")
-                    await send({"type": "http.response.start", "status": code,
-                                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                            (b"content-length", str(len(body)).encode())]})
-                    await send({"type": "http.response.body", "body": body})
-                    return
+                    return await self._refuse(send, code, text)
+            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+            if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                return await self._refuse(send, 413, TOO_BIG)
         await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(send: Any, code: int, text: str) -> None:
+        body = text.encode("utf-8")
+        await send({"type": "http.response.start", "status": code,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _pid_alive(pid: int) -> bool:
