@@ -241,3 +241,44 @@ def test_the_app_makes_no_lookup_or_connection_while_serving(tmp_path: Path, rea
     assert outside_attempts(trace) == []
     tally.privacy("network: no DNS lookup or outside connection while serving")
     tally.privacy("disk: no onnxruntime device id written")
+
+
+def test_the_operator_reloads_with_sighup_and_nobody_else_can(tmp_path: Path, real_settings, real_embedder) -> None:
+    from gradio_client import Client
+
+    from assistant.indexing import ingest
+
+    index, corpus = tmp_path / "index", tmp_path / "corpus"
+    shutil.copytree(real_settings.index_dir, index)
+    shutil.copytree(real_settings.corpus_dir, corpus)
+    port, log = free_port(), tmp_path / "stderr.txt"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    with open(log, "w") as err:
+        app = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--index", str(index), "--corpus", str(corpus),
+                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=err,
+                               start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 180
+        while "Reload the index with: kill -HUP" not in log.read_text() or not _up(url):
+            assert time.monotonic() < deadline and app.poll() is None, log.read_text()[-1500:]
+            time.sleep(0.5)
+        endpoints = Client(url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
+        assert set(endpoints) == {"/chat"}, endpoints  # nothing else is public by name
+        (corpus / "ice.md").write_text("# Ice\n\nA cold compress can soothe the skin after microneedling.\n")
+        settings = real_settings.__class__.resolve(env={}, flags={"index_dir": index, "corpus_dir": corpus})
+        ingest(settings, real_embedder)
+        os.kill(app.pid, signal.SIGHUP)
+        while "Reloaded: 4 documents" not in log.read_text():
+            assert time.monotonic() < deadline and app.poll() is None, log.read_text()[-1500:]
+            time.sleep(0.5)
+    finally:
+        stop_group(app)
+    tally.privacy("server: reload is the operator's alone (SIGHUP; no endpoint)")
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
