@@ -89,3 +89,26 @@ def test_a_long_message_is_shown_by_its_start() -> None:
 def test_guard_refuses_a_body_of_megabytes_but_not_a_long_message() -> None:
     assert call("/gradio_api/queue/join", length=serving.MAX_BODY_BYTES + 1)[0] == 413
     assert call("/gradio_api/queue/join", length=1_000_000) == (200, b"ok", True)  # a 1 MB message gets its note
+
+
+def test_output_lines_survive_strict_and_narrow_encodings() -> None:
+    import io
+    import json
+
+    from assistant.cli import dumps, write_line
+
+    for encoding in ("utf-8", "latin-1", "ascii"):
+        raw = io.BytesIO()
+        stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict")
+        write_line(dumps({"answer": "café \ud800 fever", "n": 1}), stream)
+        write_line("!! Call a doctor — café \x1b", stream)
+        stream.flush()
+        first, second = raw.getvalue().decode(encoding).splitlines()
+        assert json.loads(first) == {"answer": "café \ud800 fever", "n": 1}
+        assert second.startswith("!! Call a doctor")
+
+
+def test_text_answers_never_send_escapes_to_the_terminal() -> None:
+    from assistant.cli import terminal_safe
+
+    assert terminal_safe("!! notice\n\n[1] Title\x1b[2J — Section\u202e") == "!! notice\n\n[1] Title\\x1b[2J — Section\\u202e"

@@ -121,7 +121,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not args.question or not args.question.strip():
         raise EmptyQuestionError('The question is empty. Example: assistant ask "Is redness normal after microneedling?"')
     answer = Assistant.load(settings, env=os.environ).ask(args.question)
-    write_line(dumps(answer.to_dict()) if args.json else render_text(answer))
+    write_line(dumps(answer.to_dict()) if args.json else terminal_safe(render_text(answer)))
     return 0
 
 
@@ -195,6 +195,14 @@ def answer_jsonl(ask: Callable[[str, list[Turn]], Answer], lines: Iterable[str] 
             payload = {"error": f"line {number}: could not answer ({type(exc).__name__}); "
                                 "the other lines are answered; please report this line", "line": number}
         yield dumps(payload)
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal: a control character from a document's title (an ANSI escape) is
+    shown as an escape, never obeyed; line breaks stay."""
+    from assistant.corpus import printable_name
+
+    return "\n".join(printable_name(line) for line in text.split("\n"))
 
 
 def render_text(answer: Answer) -> str:
