@@ -112,3 +112,38 @@ def test_text_answers_never_send_escapes_to_the_terminal() -> None:
     from assistant.cli import terminal_safe
 
     assert terminal_safe("!! notice\n\n[1] Title\x1b[2J — Section\u202e") == "!! notice\n\n[1] Title\\x1b[2J — Section\\u202e"
+
+
+class FakeDemo:
+    """Enough of gr.Blocks for serving.launch: it records the options and "serves" nothing."""
+
+    def __init__(self) -> None:
+        self.options: dict[str, Any] = {}
+        self.closed = False
+
+    def queue(self, **_: Any) -> FakeDemo:
+        return self
+
+    def launch(self, **options: Any) -> None:
+        self.options = options
+        (serving.private_temp_dir() / "deep_links").mkdir(exist_ok=True)  # what a request might leave
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_temp_folder_is_emptied_when_the_last_app_of_the_process_closes() -> None:
+    folder = serving.private_temp_dir()
+    running = serving._running
+    first, second = FakeDemo(), FakeDemo()
+    serving.launch(first, "127.0.0.1", 1, prevent_thread_lock=True)
+    serving.launch(second, "127.0.0.1", 2, prevent_thread_lock=True)
+    assert first.options["run_history"] is False and (folder / "deep_links").exists()
+    first.close()
+    if running == 0:  # no real app of this test session is serving from it
+        assert (folder / "deep_links").exists(), "another app still serves from it"
+        second.close()
+        assert not any(folder.iterdir())
+    else:
+        second.close()
+    assert first.closed and second.closed and serving._running == running

@@ -51,6 +51,7 @@ MAX_BODY_BYTES = 4_000_000
 TOO_BIG = "Your message is far too long for this chat; please send a shorter one."
 _temp_dir: Path | None = None
 _temp_lock = threading.Lock()
+_running = 0  # apps of this process serving from the temp folder
 
 
 class GuardMiddleware:
@@ -149,12 +150,26 @@ def launch_options(host: str, port: int) -> dict[str, Any]:
 
 
 def launch(demo: Any, host: str, port: int, **overrides: Any) -> Any:
-    """Serve ``demo`` (a gr.Blocks) with ``launch_options``; ``overrides`` win."""
+    """Serve ``demo`` (a gr.Blocks) with ``launch_options``; ``overrides`` win.
+
+    The temp folder is fresh at the first launch of a process; when the last app
+    of the process closes it is emptied, and at exit it is removed.
+    """
+    global _running
     folder = private_temp_dir()
-    empty_folder(folder)
     options = launch_options(host, port)
     options.update(overrides)
     original_close = demo.close
+    closed = threading.Event()
+
+    def release() -> None:
+        global _running
+        with _temp_lock:
+            if not closed.is_set():
+                closed.set()
+                _running -= 1
+                if _running == 0:  # apps of one process share the folder: empty it after the last
+                    empty_folder(folder)
 
     def close(*args: Any, **kwargs: Any) -> Any:
         watcher = getattr(demo, "assistant_watcher", None)
@@ -163,10 +178,19 @@ def launch(demo: Any, host: str, port: int, **overrides: Any) -> Any:
         try:
             return original_close(*args, **kwargs)
         finally:
-            empty_folder(folder)
+            release()
 
     demo.close = close
-    return demo.queue(default_concurrency_limit=4).launch(**options)
+    with _temp_lock:
+        _running += 1
+    try:
+        result = demo.queue(default_concurrency_limit=4).launch(**options)
+    except BaseException:
+        release()  # it did not start, or it was stopped (Ctrl+C)
+        raise
+    if not options.get("prevent_thread_lock"):
+        release()  # a blocking launch returns when the server has stopped
+    return result
 
 
 class IndexWatcher:
