@@ -29,6 +29,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.config import DATA_DIR
 from assistant.corpus import is_heading, load_corpus
 from assistant.errors import AssistantError, EmptyQuestionError
 from assistant.feedback import REASONS, Feedback, FeedbackStore, Rating
@@ -436,92 +437,11 @@ class Service:
 
 # ---------------------------------------------------------------- gradio
 
-CSS = """
-.gradio-container { max-width: 860px !important; margin: 0 auto; }
-.mn-header h1 { font-size: 1.4rem; margin: 0 0 .25rem; }
-.mn-header p { margin: 0; }
-#mn-chat .md.chatbot { opacity: 1 !important; }  /* gradio dims messages to 0.8: too little contrast */
-#mn-chat .message, #mn-chat .message-content { max-width: 100%; overflow-wrap: anywhere; }
-#mn-chat .bot-row .message { width: 100%; }
-.mn-notice { border-radius: 8px; padding: .75rem .9rem; margin: 0 0 .75rem; }
-.mn-notice p { margin: 0 0 .35rem; }
-.mn-notice p:last-child { margin-bottom: 0; }
-.mn-notice-head { font-weight: 700; font-size: 1.05em; }
-#mn-chat .mn-notice-emergency, #mn-chat .mn-notice-emergency * { background: #a4161a; color: #ffffff !important; }
-.mn-notice-emergency { border: 3px solid #660708; }
-#mn-chat .mn-notice-urgent, #mn-chat .mn-notice-urgent * { background: #fff3cd; color: #3b2a00 !important; }
-.mn-notice-urgent { border: 2px solid #9a5b00; border-left-width: 8px; }
-.mn-body p { margin: 0 0 .5rem; }
-a.mn-cite { display: inline-block; min-width: 24px; min-height: 24px; padding: 0 3px; text-align: center;
-  font-weight: 600; text-decoration: underline; }
-a.mn-cite:focus-visible, .mn-copy:focus-visible, .mn-doc summary:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 2px; }
-#mn-chat mark { background: #ffe98a; color: #1a1a1a; padding: 0 2px; }
-.mn-sources { border-top: 1px solid var(--border-color-primary); margin-top: .75rem; padding-top: .5rem; }
-.mn-sources-title { font-weight: 700; margin: 0 0 .25rem; }
-#mn-chat .mn-sources ol { padding-left: 0 !important; list-style: none !important; margin: 0; }
-#mn-chat .mn-source { list-style: none !important; margin: 0 0 .75rem; scroll-margin-top: 40px; border-radius: 6px; }
-.mn-source:target { outline: 3px solid #1d4ed8; outline-offset: 3px; }
-.mn-source-head { margin: 0; }
-.mn-section { font-size: .9em; }
-.mn-provenance { font-size: .85em; overflow-wrap: anywhere; }
-.mn-stale { color: #8a4b00; font-size: .9em; }
-#mn-chat blockquote.mn-passage { margin: .35rem 0; padding: .35rem .6rem; border-left: 3px solid #64748b; font-style: normal; }
-.mn-doc summary { cursor: pointer; min-height: 24px; text-decoration: underline; }
-.mn-doc-h { margin-top: .75rem; }
-.mn-disclaimer { font-size: .9em; margin: .5rem 0 0; }
-#mn-chat .mn-copy { margin-top: .5rem; padding: .3rem .8rem; min-height: 32px; border-radius: 6px; cursor: pointer;
-  border: 1px solid var(--border-color-primary); background: var(--button-secondary-background-fill);
-  color: var(--body-text-color); }
-.mn-pending { font-style: italic; }
-.mn-withheld { font-style: italic; font-size: .9em; }
-.mn-error { font-weight: 600; }
-.mn-info dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; margin: 0 0 .5rem; }
-.mn-info dt { font-weight: 600; }
-.mn-info dd { margin: 0; overflow-wrap: anywhere; }
-#mn-chat .message-row.bot-row { max-width: 100% !important; }
-#mn-chat .bot-row .flex-wrap, #mn-chat .bot-row .message { width: 100%; }
-@media (max-width: 480px) {
-  .gradio-container .main.app { padding-left: 8px !important; padding-right: 8px !important; }
-  #mn-chat .message-row.user-row { max-width: 90% !important; }
-  #mn-chat .message-row { margin-left: 2px !important; margin-right: 2px !important; }
-}
-"""
-
-# Copy a plain-text answer (the raw message is HTML), and show each new answer
-# from its top so an escalation notice is never scrolled out of sight.
-HEAD = """<script>
-(() => {
-  const parts = (root) => Array.from(root.querySelectorAll(
-    '.mn-notice, .mn-body, .mn-sources-title, .mn-source-head, .mn-disclaimer')).map((el) => el.innerText.trim());
-  async function copy(text) {
-    try { await navigator.clipboard.writeText(text); return true; } catch (e) {
-      const area = document.createElement('textarea');
-      area.value = text; area.setAttribute('readonly', ''); area.style.position = 'fixed'; area.style.opacity = '0';
-      document.body.appendChild(area); area.select();
-      const ok = document.execCommand('copy'); area.remove(); return ok;
-    }
-  }
-  document.addEventListener('click', async (event) => {
-    const button = event.target.closest && event.target.closest('.mn-copy');
-    if (!button) return;
-    const ok = await copy(parts(button.closest('.mn-answer')).join('\\n\\n'));
-    button.textContent = ok ? 'Copied' : 'Copy failed: select the text instead';
-    setTimeout(() => { button.textContent = 'Copy answer'; }, 2500);
-  });
-  const seen = new Set();
-  const scroller = (el) => { for (let p = el.parentElement; p && p.id !== 'mn-chat'; p = p.parentElement) {
-    if (/(auto|scroll)/.test(getComputedStyle(p).overflowY)) return p; }
-    return null; };
-  new MutationObserver(() => {
-    document.querySelectorAll('#mn-chat .mn-answer[id]').forEach((el) => {
-      if (seen.has(el.id)) return;
-      seen.add(el.id);
-      const box = scroller(el);
-      if (box) box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top - 56;
-    });
-  }).observe(document.documentElement, { childList: true, subtree: true });
-})();
-</script>"""
+# The page's style and script are files (data/chat.css, data/chat.js). The script copies a
+# plain-text answer (the raw message is HTML), and shows each new answer from its top so an
+# escalation notice is never scrolled out of sight.
+CSS = (DATA_DIR / "chat.css").read_text(encoding="utf-8")
+HEAD = f"<script>\n{(DATA_DIR / 'chat.js').read_text(encoding='utf-8')}</script>"
 
 
 def theme() -> Any:
