@@ -275,3 +275,20 @@ def test_app_py_starts_on_a_damaged_index_and_keeps_the_notice(real_settings, tm
         _, err = app.communicate(timeout=30)
     assert "Traceback" not in err and "escalation notices only" in err
     tally.fault(red_flag=True, notice_kept=True)
+
+
+def test_ingest_rebuild_repairs_an_index_damaged_inside(real_settings, tmp_path: Path) -> None:
+    """A scrambled database keeps a whole header, so a plain ingest of an unchanged corpus has
+    nothing to do; the warning names `ingest --rebuild`, and that repairs it."""
+    tally.fault_injected()
+    index = broken_copy(real_settings, tmp_path, "scrambled")
+    before = cli(index, real_settings.model, "--json", RED_FLAG)
+    assert "assistant ingest --rebuild" in before.stderr
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", "--rebuild", "--index", str(index),
+                           "--corpus", str(real_settings.corpus_dir), "--model", real_settings.model],
+                          capture_output=True, text=True, env=environment, timeout=600)
+    assert done.returncode == 0 and "full rebuild" in done.stdout, done.stderr[-1500:]
+    after = json.loads(cli(index, real_settings.model, "--json", RED_FLAG).stdout)
+    assert after["notice"] and after["citations"] and "error" not in after
+    tally.fault(red_flag=True, notice_kept=True)

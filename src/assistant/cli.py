@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--corpus", dest="corpus_dir", help="corpus folder (env ASSISTANT_CORPUS; default corpus/)")
     ingest.add_argument("--chunk-size", dest="chunk_size", type=int, help="maximum passage length in characters")
     ingest.add_argument("--dry-run", action="store_true", help="print what would change, touch nothing")
+    ingest.add_argument("--rebuild", action="store_true",
+                        help="embed every document again, reusing nothing from the served index (a damaged index)")
 
     corpus = sub.add_parser("corpus", help="check the corpus folder")
     corpus_sub = corpus.add_subparsers(dest="corpus_command", required=True)
@@ -85,7 +87,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.embedding import LazyEmbedder
     from assistant.indexing import ingest, make_plan
 
-    plan = make_plan(settings)
+    plan = make_plan(settings, fresh=args.rebuild)
     if args.dry_run:
         print(plan.describe())
         return 0

@@ -36,8 +36,8 @@ def describe_fault(exc: BaseException, settings: Settings) -> str:
                 "Make the index folder writable for this user, then restart or reload the chat.")
     if re.search(r"disk is full|no space left", detail, re.IGNORECASE):
         return f"Cannot open {where} ({detail}). Free some disk space, then restart or reload the chat."
-    return (f"Cannot read {where} ({detail}). Run `assistant ingest` to rebuild it "
-            "(delete the index folder first if that fails), then restart or reload the chat.")
+    return (f"Cannot read {where} ({detail}). Run `assistant ingest --rebuild` to rebuild it "
+            "from the corpus; the chat picks it up by itself.")
 
 
 def cap_history(history: Sequence[Turn]) -> list[Turn]:

@@ -128,13 +128,13 @@ def index_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-def make_plan(settings: Settings, location: Location | None = None) -> Plan:
+def make_plan(settings: Settings, location: Location | None = None, fresh: bool = False) -> Plan:
     """Compare the corpus folder with the served index. Loads no model."""
     docs, skipped = load_corpus(settings.corpus_dir)
     location = location or location_of(settings)
     old = location.manifest()
     served = location.current()
-    if served is not None and location.damaged(served):
+    if fresh or (served is not None and location.damaged(served)):
         old = {}  # a damaged index is rebuilt from scratch: nothing in it can be reused
     config = index_config(settings)
     rebuild = old.get("config") != config
@@ -199,6 +199,11 @@ def ingest(
             store = location.new_generation(None if plan.rebuild else served, embedder)
         except OSError as exc:
             raise _write_failed(location, exc) from exc
+        except Exception:  # noqa: BLE001 - the served generation cannot be opened (chromadb raises its own)
+            if plan.rebuild or served is None:
+                raise
+            # Damaged inside (its header looked whole): rebuild from the corpus, reusing nothing.
+            return ingest(settings, embedder, progress, plan=make_plan(settings, location, fresh=True))
         try:
             _embed_in_batches(store, plan.to_embed, progress)
             store.delete_passages(plan.to_delete)

@@ -273,7 +273,7 @@ class LocalLocation:
             # become keyword search only; a published generation must have its vectors.
             raise IndexDamagedError(
                 f"The index at {self.index_dir} is damaged: {path / 'chroma.sqlite3'} is missing. "
-                "Run `assistant ingest` to rebuild it (delete the index folder first if that fails)."
+                "Run `assistant ingest --rebuild` to rebuild it from the corpus."
             )
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
@@ -296,18 +296,29 @@ class LocalLocation:
         return self.index_dir / generation / "derived"
 
     def damaged(self, generation: str) -> str | None:
-        """Why a generation's vector database cannot be used (missing, truncated, corrupt), or None."""
-        import sqlite3
+        """Why a generation's vector database cannot be used (missing, not SQLite, truncated), or None.
 
+        Reads the 100-byte SQLite header only, so an unchanged re-ingest stays instant at any size;
+        damage inside the file shows when Chroma opens it (and the chat says so).
+        """
         database = self.index_dir / generation / "chroma" / "chroma.sqlite3"
-        if not database.is_file():
-            return f"{database} is missing"
         try:
-            with sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True) as db:
-                found = db.execute("PRAGMA quick_check").fetchone()
-        except sqlite3.Error as exc:
-            return f"{database} cannot be read ({exc})"
-        return None if found and found[0] == "ok" else f"{database} is corrupt ({found[0] if found else 'no answer'})"
+            with open(database, "rb") as f:
+                header = f.read(100)
+            size = database.stat().st_size
+        except FileNotFoundError:
+            return f"{database} is missing"
+        except OSError as exc:
+            return f"{database} cannot be read ({exc.strerror or exc})"
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            return f"{database} is not a SQLite database"
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        # The header's page count is valid when its version-valid-for number equals the change counter.
+        if header[24:28] == header[92:96] and pages and size < pages * page_size:
+            return f"{database} is truncated ({size:,} of {pages * page_size:,} bytes)"
+        return None
 
     def discard(self, generation: str) -> None:
         """Remove an unpublished generation (what a failed ingest left); never the served one."""
