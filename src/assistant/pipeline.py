@@ -327,7 +327,7 @@ class Assistant:
         notice = self.texts.notice(triage.level)
         version = index.info.corpus_version if index is not None else None
 
-        too_long = self.size_note(question, triage, version)
+        too_long = self.size_note(question, triage, notice, version)
         if too_long is not None:
             return too_long
         refusal = self.texts.refusal(message)
@@ -354,14 +354,14 @@ class Assistant:
         hits = self.collapse(found, index)[: self.settings.k]
         return index, triage, self._evidence(query, hits, index)
 
-    def size_note(self, question: str, triage: Triage, version: str | None) -> Answer | None:
+    def size_note(self, question: str, triage: Triage, notice: str | None, version: str | None) -> Answer | None:
         """For a message over MAX_MESSAGE_CHARS: a note asking for a shorter one, never a silent cut.
 
-        The notice still comes from triage, which has read the message."""
+        ``notice`` is triage's, which has read the message."""
         length = len(question.strip())
         if length <= MAX_MESSAGE_CHARS:
             return None
-        return Answer(notice=self.texts.notice(triage.level), answer=self.texts.message_too_long(length, MAX_MESSAGE_CHARS),
+        return Answer(notice=notice, answer=self.texts.message_too_long(length, MAX_MESSAGE_CHARS),
                       triage=triage, abstained=True, corpus_version=version, answerer="too-long",
                       extra={"too_long": {"length": length, "limit": MAX_MESSAGE_CHARS}})
 
