@@ -27,10 +27,11 @@ run: index
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python app.py --index "$(INDEX)"
 
 # The browser tests drive Debian's chromium; it cannot be downloaded by playwright here.
+# The network test traces the app with strace, to see every lookup of every thread.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+	@{ command -v chromium && command -v strace; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium strace >/dev/null; \
+	  else echo "The browser and network tests need Debian's chromium and strace: sudo apt-get install chromium strace"; exit 1; fi; }
 
 # The test suite, then the eval gate: every suite under evals/ on the bundled
 # corpus (a temporary index), failing on any metric below evals/thresholds.toml.

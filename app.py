@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # see assistant/__init__.py
 
 from assistant.config import MODES, Settings  # noqa: E402
 from assistant.errors import AssistantError  # noqa: E402
@@ -39,6 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def reload_on_hangup(demo: object) -> None:
+    """``kill -HUP <pid>``: the operator's way to reload the index now (the chat has no reload button;
+    it also picks up a newly published index by itself within seconds)."""
+    service = getattr(demo, "assistant_service", None)
+    if service is None or not hasattr(signal, "SIGHUP"):
+        return
+
+    def reload() -> None:
+        _, line = service.reload()
+        print(line, file=sys.stderr)
+
+    signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload, name="sighup-reload").start())
+    print(f"Reload the index with: kill -HUP {os.getpid()}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -51,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo = ui.build_app(Assistant.load(settings, env=os.environ), feedback=store)
         if store is not None:
             print(f"Feedback is on: stored in {store.path}", file=sys.stderr)
+        reload_on_hangup(demo)
         print(f"Serving on http://{settings.host}:{settings.port} (press Ctrl+C to stop)", file=sys.stderr)
         ui.launch(demo, settings.host, settings.port, quiet=True)
     except AssistantError as exc:

@@ -99,3 +99,14 @@ def app_url(real_assistant) -> Iterator[str]:
         yield url
     finally:
         demo.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The hostile-input, fault and privacy counts (tests/tally.py), when this run recorded any."""
+    from tests import tally
+
+    if tally.recorded():
+        terminalreporter.section("robustness (issue #17)")
+        for line in tally.summary_lines():
+            terminalreporter.write_line(line)
+        tally.write(ROOT / "test-artifacts" / "robustness.json")

@@ -426,4 +426,4 @@ def test_public_surface() -> None:
     assert SUPPORTED == (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
     assert tuple(loaders._READERS) == SUPPORTED
     assert MAX_BYTES == 5_000_000
-    assert set(loaders.__all__) == {"MAX_BYTES", "SUPPORTED", "Source", "read_source"}
+    assert set(loaders.__all__) == {"MAX_BYTES", "MAX_TEXT_CHARS", "SUPPORTED", "Source", "read_source"}

@@ -6,7 +6,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# subtle: onnxruntime (our embedder, and chromadb's) looks up mobile.events.data.microsoft.com
+# every ~10 s and keeps a device id under ~/.cache/Microsoft unless this is set before it
+# initialises (its Privacy.md); disable_telemetry_events() does not stop the lookups. Set
+# here, on import of the package, so every entry point (CLI, app, tests) has it first.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 from assistant.config import Settings
 from assistant.errors import (

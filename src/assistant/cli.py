@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -18,6 +19,8 @@ from assistant import cli_eval
 from assistant.config import MODES, Settings
 from assistant.errors import AssistantError, EmptyQuestionError
 from assistant.schema import Answer, Turn, turns_from_json
+
+log = logging.getLogger(__name__)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--corpus", dest="corpus_dir", help="corpus folder (env ASSISTANT_CORPUS; default corpus/)")
     ingest.add_argument("--chunk-size", dest="chunk_size", type=int, help="maximum passage length in characters")
     ingest.add_argument("--dry-run", action="store_true", help="print what would change, touch nothing")
+    ingest.add_argument("--rebuild", action="store_true",
+                        help="embed every document again, reusing nothing from the served index (a damaged index)")
 
     corpus = sub.add_parser("corpus", help="check the corpus folder")
     corpus_sub = corpus.add_subparsers(dest="corpus_command", required=True)
@@ -82,7 +87,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.embedding import LazyEmbedder
     from assistant.indexing import ingest, make_plan
 
-    plan = make_plan(settings)
+    plan = make_plan(settings, fresh=args.rebuild)
     if args.dry_run:
         print(plan.describe())
         return 0
@@ -111,29 +116,72 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         if args.question:
             raise AssistantError("Give either a question or --jsonl (questions on stdin), not both.")
         assistant = Assistant.load(settings, env=os.environ)
-        for line in answer_jsonl(assistant.ask, sys.stdin):
-            print(line, flush=True)
+        # Bytes, decoded line by line: one line that is not UTF-8 must not lose the others.
+        for line in answer_jsonl(assistant.ask, getattr(sys.stdin, "buffer", sys.stdin)):
+            write_line(line)
         return 0
     if not args.question or not args.question.strip():
         raise EmptyQuestionError('The question is empty. Example: assistant ask "Is redness normal after microneedling?"')
     answer = Assistant.load(settings, env=os.environ).ask(args.question)
-    print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render_text(answer))
+    write_line(dumps(answer.to_dict()) if args.json else terminal_safe(render_text(answer)))
     return 0
 
 
-def parse_request(line: str) -> tuple[str, list[Turn]]:
-    """Validate one JSONL request: ``{"question": str, "history": [{"role", "content"}]}``."""
+def dumps(payload: dict[str, Any]) -> str:
+    """JSON for one output line: readable UTF-8, or all-ASCII escapes when the text holds
+    something UTF-8 cannot encode (a lone surrogate such as a JSON "\\ud800")."""
+    text = json.dumps(payload, ensure_ascii=False)
     try:
-        obj = json.loads(line)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(payload, ensure_ascii=True)
+    return text
+
+
+def write_line(text: str, stream: TextIO | None = None) -> None:
+    """Print one line that a strict encoding (PYTHONIOENCODING=utf-8:strict, latin-1) never refuses.
+
+    A JSON line that the encoding cannot hold is written with ASCII escapes, so it stays valid JSON.
+    """
+    stream = stream or sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        if text.startswith("{"):
+            text = json.dumps(json.loads(text), ensure_ascii=True)
+        else:
+            text = text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        pass
+    print(text, file=stream, flush=True)
+
+
+def parse_request(line: str | bytes) -> tuple[str, list[Turn]]:
+    """Validate one JSONL request: ``{"question": str, "history": [{"role", "content"}]}``."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not valid UTF-8 (byte 0x{line[exc.start]:02x} at position {exc.start + 1}); "
+                             "save the file as UTF-8") from None
+    try:
+        obj = json.loads(line.lstrip("\ufeff"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    except RecursionError:
+        raise ValueError("JSON nested too deeply; a request is one object with a question and a history") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
         raise ValueError('expected an object with a string "question"')
     return obj["question"], turns_from_json(obj.get("history", []))
 
 
-def answer_jsonl(ask: Callable[[str, list[Turn]], Answer], lines: Iterable[str] | TextIO) -> Iterable[str]:
-    """One output line per non-blank input line, in order; a bad line gets ``{"error": ...}``."""
+def answer_jsonl(ask: Callable[[str, list[Turn]], Answer], lines: Iterable[str] | Iterable[bytes] | TextIO) -> Iterable[str]:
+    """One output line per non-blank input line, in order; a bad line gets ``{"error": ...}``.
+
+    Lines may be bytes (stdin's buffer), each decoded as UTF-8 on its own.
+    Nothing one line holds stops the lines after it.
+    """
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -142,7 +190,21 @@ def answer_jsonl(ask: Callable[[str, list[Turn]], Answer], lines: Iterable[str] 
             payload: dict[str, Any] = ask(question, history).to_dict()
         except (ValueError, AssistantError) as exc:
             payload = {"error": f"line {number}: {exc}", "line": number}
-        yield json.dumps(payload, ensure_ascii=False)
+        except RecursionError:
+            payload = {"error": f"line {number}: the request is nested too deeply to answer", "line": number}
+        except Exception as exc:  # a bug must not lose the lines after this one
+            log.exception("answering line %d failed", number)
+            payload = {"error": f"line {number}: could not answer ({type(exc).__name__}); "
+                                "the other lines are answered; please report this line", "line": number}
+        yield dumps(payload)
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal: a control character from a document's title (an ANSI escape) is
+    shown as an escape, never obeyed; line breaks stay."""
+    from assistant.corpus import printable_name
+
+    return "\n".join(printable_name(line) for line in text.split("\n"))
 
 
 def render_text(answer: Answer) -> str:

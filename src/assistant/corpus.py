@@ -15,8 +15,9 @@ heading, blocks separated by a blank line; chunk offsets refer to it.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -186,14 +187,14 @@ def load_corpus(folder: Path, rules: CleaningRules | None = None) -> tuple[list[
             f"({', '.join(SUPPORTED)})."
         )
     docs: list[Document] = []
-    skipped: list[Skipped] = []
     seen: dict[str, str] = {}
-    for path in _files(folder):
-        rel = path.relative_to(folder).as_posix()
+    paths, skipped = _files(folder)
+    for path in paths:
+        rel = _rel(path, folder)
         try:
             src = read_source(path)
         except CorpusError as exc:
-            skipped.append(Skipped(rel, _without_path(str(exc), path)))
+            skipped.append(Skipped(rel, printable_name(_without_path(str(exc), path))))
             continue
         doc = clean(src.text, rel, source=str(path), rules=rules, metadata=src.metadata, pages=src.pages)
         if not doc.text.strip():
@@ -219,11 +220,71 @@ def _without_path(message: str, path: Path) -> str:
     return message
 
 
-def _files(folder: Path) -> Iterable[Path]:
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable_name(name: str) -> str:
+    r"""A file name safe to print and to store: bytes that are not UTF-8 and control or
+    direction characters (an ANSI escape would clear the terminal) become visible escapes.
+
+    >>> printable_name("evil\x1b[2J.txt"), printable_name("caf\udce9.txt")
+    ('evil\\x1b[2J.txt', 'caf\\xe9.txt')
+    """
+    name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _UNPRINTABLE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), name)
+
+
+def _files(folder: Path) -> tuple[list[Path], list[Skipped]]:
+    """Every visible file below ``folder``, and the links that were not followed, each with why.
+
+    A link is followed only to a file inside the corpus folder: a link out of it
+    (``passwd.txt -> /etc/passwd``) would put that file in answers.
+    """
+    root = folder.resolve()
+    found: list[Path] = []
+    skipped: list[Skipped] = []
+
+    def walk(directory: Path) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(Skipped(_rel(directory, folder), f"folder cannot be read ({exc.strerror or exc})"))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            if entry.is_symlink():
+                reason = _link_problem(path, root)
+                if reason:
+                    skipped.append(Skipped(_rel(path, folder), reason))
+                    continue
+            if entry.is_dir(follow_symlinks=False):
+                walk(path)
+            elif entry.is_file():
+                found.append(path)
+
+    walk(folder)
+    return found, skipped
+
+
+def _link_problem(path: Path, root: Path) -> str | None:
+    """Why a symbolic link in the corpus is not followed, or None for a link to a file inside it."""
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        return f"a link to {printable_name(os.readlink(path))}, which does not exist; fix or remove the link"
+    except (RuntimeError, OSError):  # ELOOP, or Python's own loop detection
+        return "a link that loops back on itself; remove it"
+    if not target.is_relative_to(root):
+        return f"a link to {printable_name(str(target))}, outside the corpus folder; not followed (copy the file in instead)"
+    if target.is_dir():
+        return "a link to a folder; not followed (put the articles in the corpus folder itself)"
+    return None
+
+
+def _rel(path: Path, folder: Path) -> str:
+    return printable_name(path.relative_to(folder).as_posix())
 
 
 def is_stale(meta: Mapping[str, str], max_age_days: int, today: date | None = None) -> bool:

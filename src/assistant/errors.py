@@ -43,3 +43,7 @@ class EmptyQuestionError(AssistantError):
 
 class StoreUnavailableError(AssistantError):
     """The vector store (a Chroma server) cannot be reached."""
+
+
+class IndexDamagedError(AssistantError):
+    """The served index is there but cannot be used as it is (a file of it is missing or corrupt)."""

@@ -11,6 +11,8 @@ different embedding model or chunk size rebuilds from empty, never a mixture.
 from __future__ import annotations
 
 import hashlib
+import re
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ from assistant.chunking import chunk_documents, embedding_text, sentence_texts
 from assistant.config import Settings
 from assistant.corpus import Skipped, load_corpus
 from assistant.embedding import model_version
+from assistant.errors import AssistantError
+from assistant.lint import care_discouraging
 from assistant.schema import Chunk, Document
 from assistant.store import Location, SentenceRecord, Store, location_for
 from assistant.text import overlapping
@@ -124,10 +128,14 @@ def index_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-def make_plan(settings: Settings, location: Location | None = None) -> Plan:
+def make_plan(settings: Settings, location: Location | None = None, fresh: bool = False) -> Plan:
     """Compare the corpus folder with the served index. Loads no model."""
     docs, skipped = load_corpus(settings.corpus_dir)
-    old = (location or location_of(settings)).manifest()
+    location = location or location_of(settings)
+    old = location.manifest()
+    served = location.current()
+    if fresh or (served is not None and location.damaged(served)):
+        old = {}  # a damaged index is rebuilt from scratch: nothing in it can be reused
     config = index_config(settings)
     rebuild = old.get("config") != config
     old_docs: dict[str, Any] = {} if rebuild else old.get("documents", {})
@@ -141,7 +149,7 @@ def make_plan(settings: Settings, location: Location | None = None) -> Plan:
     warnings = tuple(
         f"{docs[j].doc_id} repeats {docs[i].doc_id} ({share:.0%} of its sentences); keep one unless both are meant"
         for i, j, share in overlapping([d.text for d in docs], NEAR_DUPLICATE_DOCS)
-    )
+    ) + tuple(str(finding) for finding in care_discouraging(docs))
     chunks = chunk_documents(docs, settings.chunk_size)
     existing = {cid for info in old_docs.values() for cid in info.get("chunk_ids", [])}
     wanted = {c.chunk_id for c in chunks}
@@ -187,24 +195,39 @@ def ingest(
             for d in plan.docs
         }
         version = corpus_version(doc_info)
-        store = location.new_generation(None if plan.rebuild else served, embedder)
-        _embed_in_batches(store, plan.to_embed, progress)
-        store.delete_passages(plan.to_delete)
-        from assistant.derived import Derived  # scipy: only when something changed
+        try:
+            store = location.new_generation(None if plan.rebuild else served, embedder)
+        except OSError as exc:
+            raise _write_failed(location, exc) from exc
+        except Exception:  # noqa: BLE001 - the served generation cannot be opened (chromadb raises its own)
+            if plan.rebuild or served is None:
+                raise
+            # Damaged inside (its header looked whole): rebuild from the corpus, reusing nothing.
+            return ingest(settings, embedder, progress, plan=make_plan(settings, location, fresh=True))
+        try:
+            _embed_in_batches(store, plan.to_embed, progress)
+            store.delete_passages(plan.to_delete)
+            from assistant.derived import Derived  # scipy: only when something changed
 
-        # Saved before publishing, so no start after it rebuilds them.
-        Derived.build(store).save(location.derived_dir(store.generation))
-        location.publish(
-            store.generation,
-            {
-                "config": plan.config,
-                "corpus_dir": str(settings.corpus_dir),
-                "corpus_version": version,
-                "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "documents": doc_info,
-                "passages": plan.passages,
-            },
-        )
+            # Saved before publishing, so no start after it rebuilds them.
+            Derived.build(store).save(location.derived_dir(store.generation))
+            location.publish(
+                store.generation,
+                {
+                    "config": plan.config,
+                    "corpus_dir": str(settings.corpus_dir),
+                    "corpus_version": version,
+                    "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "documents": doc_info,
+                    "passages": plan.passages,
+                },
+            )
+        except BaseException as exc:
+            # A partial generation (on a full disk, say) would keep the space the old one needs.
+            location.discard(store.generation)
+            if isinstance(exc, OSError):
+                raise _write_failed(location, exc) from exc
+            raise
     location.remove_old_generations()
     return IngestReport(
         documents=len(plan.docs),
@@ -217,6 +240,17 @@ def ingest(
         corpus_version=version,
         skipped=plan.skipped,
         warnings=plan.warnings,
+    )
+
+
+def _write_failed(location: Location, exc: OSError) -> AssistantError:
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, shutil.Error) and exc.args and exc.args[0]:  # copytree: [(src, dst, "[Errno 28] ...")]
+        first = str(exc.args[0][0][2]) if isinstance(exc.args[0], list) else str(exc.args[0])
+        reason = re.sub(r"^\[Errno \d+\] ([^:]+).*$", r"\1", first)
+    return AssistantError(
+        f"Ingest failed writing the index at {location.describe()}: {reason}. Free some space or fix the "
+        "folder's permissions, then run `assistant ingest` again; the index being served is unchanged."
     )
 
 

@@ -2,18 +2,20 @@
 
 Reports, per document: lines that look like boilerplate but survived cleaning,
 passages that nearly repeat a passage of another document, very short
-sections, documents with no headings, and reviews older than the configured
-age. Reads files only; loads no model.
+sections, documents with no headings, reviews older than the configured
+age, and sentences that talk a reader out of care. Reads files only; loads no model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.chunking import INTRO, chunk_documents
 from assistant.config import Settings
 from assistant.corpus import CleaningRules, default_rules, is_heading, is_stale, load_corpus
-from assistant.schema import Chunk
+from assistant.safety import default_texts
+from assistant.schema import Chunk, Document
 from assistant.text import overlapping
 
 SHORT_SECTION_CHARS = 80
@@ -35,6 +37,7 @@ def lint(settings: Settings, rules: CleaningRules | None = None) -> list[Finding
     docs, skipped = load_corpus(settings.corpus_dir, rules)
     findings = [Finding(s.path, "skipped", s.reason) for s in skipped]
     chunks = chunk_documents(docs, settings.chunk_size)
+    findings += care_discouraging(docs)
     for doc in docs:
         for line in doc.text.split("\n\n"):
             if any(p.search(line) for p in rules.lint_suspicious):
@@ -47,6 +50,14 @@ def lint(settings: Settings, rules: CleaningRules | None = None) -> list[Finding
     findings += _short_sections(chunks)
     findings += _near_duplicates(chunks)
     return findings
+
+
+def care_discouraging(docs: Sequence[Document]) -> list[Finding]:
+    """Sentences that talk a reader out of care (safety.yaml's ``discouraging``): never quoted,
+    and the editor should remove or reword them."""
+    texts = default_texts()
+    return [Finding(doc.doc_id, "discourages care", f"{_short(sentence)!r} is never quoted; remove or reword it")
+            for doc in docs for sentence in texts.discouraging_sentences(doc.text)]
 
 
 def _short(text: str, width: int = 90) -> str:

@@ -32,10 +32,13 @@ import yaml
 
 from assistant.errors import CorpusError
 
-__all__ = ["MAX_BYTES", "SUPPORTED", "Source", "read_source"]
+__all__ = ["MAX_BYTES", "MAX_TEXT_CHARS", "SUPPORTED", "Source", "read_source"]
 
 SUPPORTED: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 MAX_BYTES = 5_000_000
+# The text a file may expand to: a 389 kB .docx once held 99 MB of text (195,279 passages).
+MAX_TEXT_CHARS = 2_000_000
+MAX_UNPACKED_BYTES = 50_000_000  # what a .docx (a zip) may unpack to, checked before parsing it
 _MAX_CHAOS = 0.1  # charset_normalizer "mess" ratio above which a guess is not trusted
 _CONTROL = re.compile(rb"[\x01-\x08\x0e-\x1a\x1c-\x1f]")  # never in text; \x1b (ESC) is, in ANSI logs
 
@@ -65,6 +68,11 @@ def read_source(path: Path) -> Source:
             f"{path}: unsupported file type {suffix or '(no extension)'}; use .txt, .md, .html, .pdf or .docx."
         )
     source = reader(path, _read_bytes(path))
+    if len(source.text) > MAX_TEXT_CHARS:
+        raise CorpusError(
+            f"{path} expands to {len(source.text):,} characters of text, over the {MAX_TEXT_CHARS:,} a document "
+            "may have; split it into smaller articles."
+        )
     if not source.text.strip():
         raise CorpusError(f"{path} has no text left after extraction; check that the file holds the article.")
     return source
@@ -468,8 +476,25 @@ def _pdf_page_text(raw: str) -> str:
 # -- DOCX -----------------------------------------------------------------------
 
 
+def _check_unpacked_size(path: Path, data: bytes) -> None:
+    """Refuse a zip (a .docx) that would unpack to more than MAX_UNPACKED_BYTES: a decompression bomb."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(max(0, info.file_size) for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # python-docx says it is not a readable Word document
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise CorpusError(
+            f"{path} unpacks to {_size(unpacked)}, over the {_size(MAX_UNPACKED_BYTES)} limit for a Word document; "
+            "split it into smaller articles."
+        )
+
+
 def _read_docx(path: Path, data: bytes) -> Source:
     docx = _require("docx", "python-docx", path)
+    _check_unpacked_size(path, data)
     try:
         document = docx.Document(io.BytesIO(data))
         numbers = _ListNumbers(document)

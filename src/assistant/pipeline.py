@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -28,8 +29,10 @@ from assistant.chunking import embedding_text, sentence_texts
 from assistant.corpus import is_stale
 from assistant.derived import Derived, load_or_build
 from assistant.embedding import load_embedder
-from assistant.errors import ConfigError, EmptyQuestionError, StoreUnavailableError
+from assistant.errors import (AssistantError, ConfigError, EmptyQuestionError, IndexDamagedError, IndexMissingError,
+                              ModelUnavailableError, StoreUnavailableError)
 from assistant.expansion import Expander, default_expander
+from assistant.guards import MAX_HISTORY_CHARS, MAX_HISTORY_TURNS, cap_history, describe_fault  # noqa: F401
 from assistant.indexing import index_config, location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
@@ -38,6 +41,8 @@ from assistant.store import Location, Store, open_served
 from assistant.text import safe_text
 from assistant.topics import AdjacentTopics
 from assistant.triage import Triager
+
+log = logging.getLogger(__name__)
 
 # Retrieval and answering look at the start of a very long message only; triage reads all of it.
 MAX_QUERY_CHARS = 2000
@@ -56,6 +61,8 @@ class IndexInfo:
     indexed_at: str | None
     corpus_version: str | None
     model: str | None
+    # Why answers cannot come from the sources now ("knowledge base unavailable: ..."); empty when all is well.
+    degraded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,18 +164,28 @@ class Assistant:
         expander: Expander | None = None,
         location: Location | None = None,
         topics: AdjacentTopics | None = None,
+        unavailable: str | None = None,
     ) -> None:
+        """``unavailable`` (the reason) starts it without an index: triage, notices and refusals
+        still work, every other answer says the knowledge base is unavailable, and ``reload``
+        tries the index again."""
         self.settings = settings
         self.embedder = embedder
-        self.location = location or location_of(settings)
-        self._initial_store = store or open_served(self.location, embedder)
+        self.index: LoadedIndex | None = None
+        self.unavailable = unavailable
+        self.location = location
+        self._initial_store = store
+        if unavailable is None:
+            self.location = location or location_of(settings)
+            self._initial_store = store or open_served(self.location, embedder)
         self._encode = VectorCache(embedder, maxsize=512)
         self.triager = triager or semantic_triager(Triager.from_file(), self._encode.many, settings)
         self.texts = texts or default_texts()
         self.expander = expander or default_expander()
         self.topics = topics or AdjacentTopics.from_file()
         self.answerer = answerer or extractive_answerer(settings)
-        self.reload()
+        if unavailable is None:
+            self.reload()
 
     @classmethod
     def load(
@@ -188,6 +205,19 @@ class Assistant:
 
             fallback = extractive_answerer(settings)
             kwargs["answerer"] = make_answerer(settings.answerer, settings, fallback=fallback, env=env or {})
+        try:
+            return cls._load_index(settings, embedder, **kwargs)
+        except (IndexMissingError, ConfigError, ModelUnavailableError):
+            raise  # a setup step is missing: the message says which
+        except Exception as exc:  # a fault of the store: triage needs none, so keep answering
+            reason = describe_fault(exc, settings)
+            log.warning("%s Answers carry escalation notices only until it is fixed.", reason)
+            from assistant.embedding import LazyEmbedder  # nothing is embedded until the index is back
+
+            return cls(settings, embedder or LazyEmbedder(settings.model), unavailable=reason, **kwargs)
+
+    @classmethod
+    def _load_index(cls, settings: Settings, embedder: Embeddings | None, **kwargs: Any) -> Assistant:
         location = location_of(settings)
         built = location.manifest().get("config", {})
         built_with = built.get("model")
@@ -206,34 +236,62 @@ class Assistant:
 
     @property
     def store(self) -> Store:
-        return self.index.store
+        return self._loaded().store
 
     @property
     def info(self) -> IndexInfo:
+        if self.index is None:
+            return IndexInfo(0, 0, None, None, None, degraded=(f"knowledge base unavailable: {self.unavailable}",))
         return self.index.info
 
     @property
     def retrievers(self) -> dict[str, Retriever]:
-        return self.index.retrievers
+        return self._loaded().retrievers
+
+    def _loaded(self) -> LoadedIndex:
+        if self.index is None:
+            raise StoreUnavailableError(f"The knowledge base is unavailable: {self.unavailable}")
+        return self.index
 
     def index_changed(self) -> bool:
-        """True when ingest has published a newer index than the one loaded."""
+        """True when ingest has published a newer index than the one loaded (always, with none loaded)."""
+        if self.index is None or self.location is None:
+            return True
         served = self.location.current()
         return served is not None and served != self.index.store.generation
 
     def reload(self) -> None:
         """(Re)read the served index: passages for BM25, sentence vectors for answers.
 
-        Called at start and by the app ("Reload index"); a new generation
-        published by ingest is picked up without a restart.
+        Called at start and by the app (when ingest publishes, or on SIGHUP); a new
+        generation published by ingest is picked up without a restart. A store that
+        cannot be read raises an AssistantError saying what to do; the index being
+        served, if any, stays.
         """
-        current = getattr(self, "index", None)
+        try:
+            self._reload()
+        except AssistantError as exc:
+            if self.index is None and not isinstance(exc, (IndexMissingError, ConfigError)):
+                self.unavailable = str(exc)
+            raise
+        except Exception as exc:
+            reason = describe_fault(exc, self.settings)
+            if self.index is None:
+                self.unavailable = reason
+            raise IndexDamagedError(reason) from exc
+
+    def _reload(self) -> None:
+        current = self.index
         if current is None:
-            store = self._initial_store
+            if self.location is None:
+                self.location = location_of(self.settings)
+            store = self._initial_store or open_served(self.location, self.embedder)
+            self._initial_store = None
         elif self.index_changed():
             store = open_served(self.location, self.embedder)
         else:
             store = current.store
+        assert self.location is not None
         manifest = self.location.manifest()
         derived = load_or_build(store, self.location.derived_dir(store.generation))
         chunks = {c.chunk_id: c for c in derived.chunks}
@@ -258,10 +316,11 @@ class Assistant:
                 model=manifest.get("config", {}).get("model"),
             ),
         )
+        self.unavailable = None
 
     @property
     def retriever(self) -> Retriever:
-        return self.index.retrievers[self.settings.mode]
+        return self.retrievers[self.settings.mode]
 
     def as_langchain_retriever(self, k: int | None = None) -> CorpusRetriever:
         return CorpusRetriever(retriever=self.retriever, k=k or self.settings.k)
@@ -306,18 +365,26 @@ class Assistant:
         # Triage reads every character that was sent, as sent: its own normalisation
         # undoes invisible and look-alike characters, which safe_text would split words on.
         message = safe_text(question).strip()[:MAX_MESSAGE_CHARS]
+        history = cap_history(history)
         clean_history = [Turn(t.role, safe_text(t.content)) for t in history]
         query = self.retrieval_query(message, clean_history)
         # The retrieval query is embedded with triage's sentences, in one encoder batch.
         triage = self.triager.assess(question, history, also_encode=(query,))
         history = clean_history
         notice = self.texts.notice_for(triage)
-        version = index.info.corpus_version
+        version = index.info.corpus_version if index is not None else None
 
+        too_long = self.size_note(question, triage, notice, version)
+        if too_long is not None:
+            return too_long
         refusal = self.texts.refusal(message)
         if refusal is not None:
             return Answer(notice=notice, answer=refusal.text, triage=triage, abstained=False, refused=True,
                           corpus_version=version, answerer="refusal", extra={"refusal": refusal.name})
+        if index is None:  # started without a readable index: the notice, and an honest answer
+            return Answer(notice=notice, answer=self.texts.unavailable, triage=triage, abstained=True,
+                          corpus_version=None, answerer="unavailable",
+                          extra={"error": "knowledge base unavailable", "degraded": list(self.info.degraded)})
         topic = self.topics.uncovered(message, (embedding_text(c) for c in index.derived.chunks),
                                       index.store.generation, self.expander.names_subject(message))
         if topic is not None:
@@ -332,6 +399,17 @@ class Assistant:
                           extra={"error": "knowledge base unavailable"})
         hits = self.collapse(found, index)[: self.settings.k]
         return index, triage, self._evidence(query, hits, index)
+
+    def size_note(self, question: str, triage: Triage, notice: str | None, version: str | None) -> Answer | None:
+        """For a message over MAX_MESSAGE_CHARS: a note asking for a shorter one, never a silent cut.
+
+        ``notice`` is triage's, which has read the message."""
+        length = len(question.strip())
+        if length <= MAX_MESSAGE_CHARS:
+            return None
+        return Answer(notice=notice, answer=self.texts.message_too_long(length, MAX_MESSAGE_CHARS),
+                      triage=triage, abstained=True, corpus_version=version, answerer="too-long",
+                      extra={"too_long": {"length": length, "limit": MAX_MESSAGE_CHARS}})
 
     def _answer(self, index: LoadedIndex, triage: Triage, composed: Composition) -> Answer:
         """The notice comes from triage alone; the body from the answerer, or the abstention text."""
@@ -401,5 +479,7 @@ class Assistant:
         for rank, hit in enumerate(hits):
             vectors = index.vectors(hit.chunk.chunk_id)
             for position, text in enumerate(index.sentences(hit.chunk.chunk_id)):
-                candidates.append(Candidate(hit.chunk, text, vectors[position], rank, position))
+                # A source that says "you should never see a doctor" is never quoted, by any answerer.
+                if not self.texts.discourages_care(text):
+                    candidates.append(Candidate(hit.chunk, text, vectors[position], rank, position))
         return Evidence(query, tuple(hits), tuple(candidates), qvec)

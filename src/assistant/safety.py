@@ -36,6 +36,8 @@ class SafetyTexts:
     system_prompt_version: int
     unavailable: str = ""
     uncovered_topic: str = ""
+    too_long: str = ""
+    withheld: str = ""
     refusals: tuple[Refusal, ...] = ()
     discouraging: tuple[re.Pattern[str], ...] = ()
 
@@ -54,6 +56,8 @@ class SafetyTexts:
                 system_prompt_version=int(data["system_prompt"]["version"]),
                 unavailable=str(data["unavailable"]).strip(),
                 uncovered_topic=str(data["uncovered_topic"]).strip(),
+                too_long=str(data.get("too_long") or "").strip(),
+                withheld=str(data.get("withheld") or "").strip(),
                 refusals=tuple(
                     Refusal(
                         name=str(r["name"]),
@@ -72,9 +76,20 @@ class SafetyTexts:
         """The abstention for a question about a topic the sources never mention."""
         return self.uncovered_topic.replace("{topic}", topic) if self.uncovered_topic else self.abstention
 
+    def message_too_long(self, length: int, limit: int) -> str:
+        """The note for a message over the size cap: it asks for a shorter message."""
+        text = self.too_long or "Your message is {length} characters long; please send one of up to {limit} characters."
+        return text.replace("{length}", f"{length:,}").replace("{limit}", f"{limit:,}")
+
     def discourages_care(self, sentence: str) -> bool:
         """True for a sentence that tells the user not to seek care or to ignore a warning."""
         return any(p.search(sentence) for p in self.discouraging)
+
+    def discouraging_sentences(self, text: str) -> list[str]:
+        """The sentences of ``text`` (a document) that talk the reader out of care."""
+        from assistant.text import sentences
+
+        return [s for _, _, s in sentences(text) if self.discourages_care(s)]
 
     def refusal(self, message: str) -> Refusal | None:
         """The first refusal rule the message matches, if any."""

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from assistant.errors import IndexMissingError, StoreUnavailableError
+from assistant.errors import IndexDamagedError, IndexMissingError, StoreUnavailableError
 from assistant.schema import Chunk
 
 if TYPE_CHECKING:
@@ -220,6 +220,8 @@ class Location(Protocol):
     def publish(self, generation: str, manifest: dict[str, Any]) -> None: ...
     def remove_old_generations(self) -> list[str]: ...
     def derived_dir(self, generation: str) -> Path: ...
+    def damaged(self, generation: str) -> str | None: ...
+    def discard(self, generation: str) -> None: ...
 
 
 def open_served(location: Location, embedder: Embeddings) -> Store:
@@ -266,20 +268,62 @@ class LocalLocation:
         from chromadb.config import Settings as ChromaSettings
 
         path = self.index_dir / generation / "chroma"
+        if (self.index_dir / generation / MANIFEST).exists() and not (path / "chroma.sqlite3").is_file():
+            # subtle: Chroma would create an empty database here, and retrieval would quietly
+            # become keyword search only; a published generation must have its vectors.
+            raise IndexDamagedError(
+                f"The index at {self.index_dir} is damaged: {path / 'chroma.sqlite3'} is missing. "
+                "Run `assistant ingest --rebuild` to rebuild it from the corpus."
+            )
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         return Store(client, "", embedder, generation)
 
     def new_generation(self, base: str | None, embedder: Embeddings) -> Store:
         name = _generation_name()
-        if base is not None:
-            # Copying the files is far cheaper than re-inserting every vector.
-            shutil.copytree(self.index_dir / base / "chroma", self.index_dir / name / "chroma")
-        return self.open(name, embedder)
+        try:
+            if base is not None:
+                # Copying the files is far cheaper than re-inserting every vector.
+                shutil.copytree(self.index_dir / base / "chroma", self.index_dir / name / "chroma")
+            return self.open(name, embedder)
+        except BaseException:
+            # subtle: a half-made copy on a full disk would keep the space the served one needs to open.
+            shutil.rmtree(self.index_dir / name, ignore_errors=True)
+            raise
 
     def derived_dir(self, generation: str) -> Path:
         """Where the derived files of a generation live (assistant.derived): inside it."""
         return self.index_dir / generation / "derived"
+
+    def damaged(self, generation: str) -> str | None:
+        """Why a generation's vector database cannot be used (missing, not SQLite, truncated), or None.
+
+        Reads the 100-byte SQLite header only, so an unchanged re-ingest stays instant at any size;
+        damage inside the file shows when Chroma opens it (and the chat says so).
+        """
+        database = self.index_dir / generation / "chroma" / "chroma.sqlite3"
+        try:
+            with open(database, "rb") as f:
+                header = f.read(100)
+            size = database.stat().st_size
+        except FileNotFoundError:
+            return f"{database} is missing"
+        except OSError as exc:
+            return f"{database} cannot be read ({exc.strerror or exc})"
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            return f"{database} is not a SQLite database"
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        # The header's page count is valid when its version-valid-for number equals the change counter.
+        if header[24:28] == header[92:96] and pages and size < pages * page_size:
+            return f"{database} is truncated ({size:,} of {pages * page_size:,} bytes)"
+        return None
+
+    def discard(self, generation: str) -> None:
+        """Remove an unpublished generation (what a failed ingest left); never the served one."""
+        if generation != self.current():
+            shutil.rmtree(self.index_dir / generation, ignore_errors=True)
 
     def publish(self, generation: str, manifest: dict[str, Any]) -> None:
         _write_atomically(self.index_dir / generation / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
@@ -344,6 +388,20 @@ class ServerLocation:
         if base is not None:
             store.copy_from(self.open(base, embedder))
         return store
+
+    def damaged(self, generation: str) -> str | None:
+        return None  # the server keeps its own database whole; an unreachable one raises instead
+
+    def discard(self, generation: str) -> None:
+        """Delete an unpublished generation's collections (what a failed ingest left)."""
+        if generation == self.current():
+            return
+        for suffix in (PASSAGES, SENTENCES):
+            try:
+                self._client.delete_collection(f"{self.name}.{generation}.{suffix}")
+            except Exception:  # noqa: BLE001 - it may never have been created
+                pass
+        shutil.rmtree(self.cache / generation, ignore_errors=True)
 
     def derived_dir(self, generation: str) -> Path:
         """This worker's cached derived files of a generation (assistant.derived).

@@ -29,9 +29,12 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.config import DATA_DIR
 from assistant.corpus import is_heading, load_corpus
 from assistant.errors import AssistantError, EmptyQuestionError
 from assistant.feedback import REASONS, Feedback, FeedbackStore, Rating
+from assistant.guards import MAX_HISTORY_TURNS, MAX_MESSAGE_CHARS
+from assistant.safety import default_texts
 from assistant.schema import Answer, Citation, Turn
 from assistant.text import sentences
 
@@ -47,6 +50,8 @@ log = logging.getLogger(__name__)
 
 TITLE = "Microneedling aftercare questions"
 GENERIC_ERROR = "Something went wrong; please try again."
+DEGRADED_STATUS = ("The knowledge base is unavailable: answers show escalation notices only, "
+                   "until the operator fixes the index.")
 EMPTY_PROMPT = "Please type your question first, for example: “Is redness normal two days after microneedling?”"
 TIER_LABELS = {"emergency": "Emergency: get help now", "urgent": "Urgent: get checked by a professional today"}
 EXAMPLES = (
@@ -74,20 +79,30 @@ def render_user(text: str) -> str:
     return f'<div class="mn-user">{esc(text)}</div>'
 
 
+def withheld_spans(passage: str) -> list[tuple[int, int]]:
+    """Where ``passage`` says something that talks the reader out of care (safety.yaml's
+    ``discouraging``): such a sentence is never shown, not even inside a cited passage."""
+    texts = default_texts()
+    return [(start, end) for start, end, s in sentences(passage) if texts.discourages_care(s)]
+
+
 def highlight(passage: str, quoted: Sequence[str]) -> str:
-    """The passage, escaped, with each quoted sentence wrapped in <mark>."""
-    spans: list[tuple[int, int]] = []
+    """The passage, escaped, with each quoted sentence wrapped in <mark>, and any sentence that
+    discourages care replaced by a note saying it is withheld."""
+    spans: list[tuple[int, int, bool]] = [(a, b, True) for a, b in withheld_spans(passage)]
     for sentence in quoted:
         at = passage.find(sentence) if sentence else -1
         if at >= 0:
-            spans.append((at, at + len(sentence)))
+            spans.append((at, at + len(sentence), False))
     out, pos = [], 0
-    for start, end in sorted(spans):
-        if start < pos:  # overlapping quotes: the earlier mark already covers it
+    for start, end, withheld in sorted(spans, key=lambda span: (span[0], not span[2])):
+        if start < pos:  # overlapping spans: the earlier one already covers it
             start = pos
         if start >= end:
             continue
-        out += [esc(passage[pos:start]), f"<mark>{esc(passage[start:end])}</mark>"]
+        piece = f'<span class="mn-withheld">{esc(default_texts().withheld)}</span>' if withheld \
+            else f"<mark>{esc(passage[start:end])}</mark>"
+        out += [esc(passage[pos:start]), piece]
         pos = end
     out.append(esc(passage[pos:]))
     return "".join(out)
@@ -140,7 +155,8 @@ def render_document(text: str) -> str:
     """A whole cleaned article: one paragraph per block, headings in bold."""
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
     return "".join(
-        f'<p class="mn-doc-h"><strong>{esc(b)}</strong></p>' if is_heading(b) else f"<p>{esc(b)}</p>" for b in blocks
+        f'<p class="mn-doc-h"><strong>{esc(b)}</strong></p>' if is_heading(b) else f"<p>{highlight(b, ())}</p>"
+        for b in blocks
     )
 
 
@@ -244,9 +260,21 @@ def render_info(info: Any, titles: Sequence[str] = ()) -> str:
         ("Corpus version", info.corpus_version or "unknown"),
         ("Embedding model", info.model or "unknown"),
     ]
+    degraded = tuple(getattr(info, "degraded", ()) or ())
+    # The reason (paths, errors) is the operator's, in the log and the JSON; patients get what it means.
+    rows.insert(0, ("Status", DEGRADED_STATUS if degraded else "Answering from the sources"))
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
     docs = "".join(f"<li>{esc(t)}</li>" for t in titles)
     return f'<div class="mn-info"><dl>{dl}</dl>{f"<p>Articles:</p><ul>{docs}</ul>" if docs else ""}</div>'
+
+
+def shown_message(text: str, limit: int = MAX_MESSAGE_CHARS, head: int = 600) -> str:
+    """A message as the chat shows it back: one over the size cap is shown by its start only.
+
+    >>> shown_message("a" * 30_000)[-40:]
+    'aaaa… (30,000 characters, not all shown)'
+    """
+    return text if len(text) <= limit else f"{text[:head]}… ({len(text):,} characters, not all shown)"
 
 
 def strip_markers(text: str) -> str:
@@ -313,9 +341,10 @@ class Service:
                 self.assistant.reload()
                 self._read_sources()
         except AssistantError as exc:
+            log.warning("Could not reload the index: %s", exc)
             return self.info_html(), f"Could not reload: {exc}"
-        except Exception:
-            log.exception("reload failed")
+        except Exception as exc:
+            log.warning("Could not reload the index: %s", exc)
             return self.info_html(), GENERIC_ERROR
         info = self.assistant.info
         return self.info_html(), f"Reloaded: {info.documents} documents, {info.passages} passages."
@@ -324,7 +353,7 @@ class Service:
         """Triage alone, for when answering failed: the escalation must still be shown if it applies."""
         try:
             triage = self.assistant.triager.assess(question, history)
-            return render_notice(triage.level, self.assistant.texts.notice(triage.level), triage.signals)
+            return render_notice(triage.level, self.assistant.texts.notice_for(triage), triage.signals)
         except Exception:
             log.exception("fallback triage failed")
             return ""
@@ -338,7 +367,7 @@ class Service:
         history = tuple(session.turns)
         prefix = f"a{uuid.uuid4().hex[:8]}"
         session.messages += [
-            {"role": "user", "content": render_user(question)},
+            {"role": "user", "content": render_user(shown_message(question))},
             {"role": "assistant", "content": render_pending(prefix)},
         ]
         index = len(session.messages) - 1
@@ -379,7 +408,8 @@ class Service:
                 time.sleep(STREAM_DELAY_S)
             session.messages[index]["content"] = frame
             yield session, ""
-        session.turns += [Turn("user", question), Turn("assistant", strip_markers(answer.answer))]
+        session.turns += [Turn("user", question[:MAX_MESSAGE_CHARS]), Turn("assistant", strip_markers(answer.answer))]
+        del session.turns[:-MAX_HISTORY_TURNS]  # the pipeline reads no more; the session keeps no more
         session.exchanges[index] = Exchange(question, history, answer.to_dict())
 
     def save_feedback(self, session: Session, reason: str | None, comment: str) -> str:
@@ -407,91 +437,11 @@ class Service:
 
 # ---------------------------------------------------------------- gradio
 
-CSS = """
-.gradio-container { max-width: 860px !important; margin: 0 auto; }
-.mn-header h1 { font-size: 1.4rem; margin: 0 0 .25rem; }
-.mn-header p { margin: 0; }
-#mn-chat .md.chatbot { opacity: 1 !important; }  /* gradio dims messages to 0.8: too little contrast */
-#mn-chat .message, #mn-chat .message-content { max-width: 100%; overflow-wrap: anywhere; }
-#mn-chat .bot-row .message { width: 100%; }
-.mn-notice { border-radius: 8px; padding: .75rem .9rem; margin: 0 0 .75rem; }
-.mn-notice p { margin: 0 0 .35rem; }
-.mn-notice p:last-child { margin-bottom: 0; }
-.mn-notice-head { font-weight: 700; font-size: 1.05em; }
-#mn-chat .mn-notice-emergency, #mn-chat .mn-notice-emergency * { background: #a4161a; color: #ffffff !important; }
-.mn-notice-emergency { border: 3px solid #660708; }
-#mn-chat .mn-notice-urgent, #mn-chat .mn-notice-urgent * { background: #fff3cd; color: #3b2a00 !important; }
-.mn-notice-urgent { border: 2px solid #9a5b00; border-left-width: 8px; }
-.mn-body p { margin: 0 0 .5rem; }
-a.mn-cite { display: inline-block; min-width: 24px; min-height: 24px; padding: 0 3px; text-align: center;
-  font-weight: 600; text-decoration: underline; }
-a.mn-cite:focus-visible, .mn-copy:focus-visible, .mn-doc summary:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 2px; }
-#mn-chat mark { background: #ffe98a; color: #1a1a1a; padding: 0 2px; }
-.mn-sources { border-top: 1px solid var(--border-color-primary); margin-top: .75rem; padding-top: .5rem; }
-.mn-sources-title { font-weight: 700; margin: 0 0 .25rem; }
-#mn-chat .mn-sources ol { padding-left: 0 !important; list-style: none !important; margin: 0; }
-#mn-chat .mn-source { list-style: none !important; margin: 0 0 .75rem; scroll-margin-top: 40px; border-radius: 6px; }
-.mn-source:target { outline: 3px solid #1d4ed8; outline-offset: 3px; }
-.mn-source-head { margin: 0; }
-.mn-section { font-size: .9em; }
-.mn-provenance { font-size: .85em; overflow-wrap: anywhere; }
-.mn-stale { color: #8a4b00; font-size: .9em; }
-#mn-chat blockquote.mn-passage { margin: .35rem 0; padding: .35rem .6rem; border-left: 3px solid #64748b; font-style: normal; }
-.mn-doc summary { cursor: pointer; min-height: 24px; text-decoration: underline; }
-.mn-doc-h { margin-top: .75rem; }
-.mn-disclaimer { font-size: .9em; margin: .5rem 0 0; }
-#mn-chat .mn-copy { margin-top: .5rem; padding: .3rem .8rem; min-height: 32px; border-radius: 6px; cursor: pointer;
-  border: 1px solid var(--border-color-primary); background: var(--button-secondary-background-fill);
-  color: var(--body-text-color); }
-.mn-pending { font-style: italic; }
-.mn-error { font-weight: 600; }
-.mn-info dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; margin: 0 0 .5rem; }
-.mn-info dt { font-weight: 600; }
-.mn-info dd { margin: 0; overflow-wrap: anywhere; }
-#mn-chat .message-row.bot-row { max-width: 100% !important; }
-#mn-chat .bot-row .flex-wrap, #mn-chat .bot-row .message { width: 100%; }
-@media (max-width: 480px) {
-  .gradio-container .main.app { padding-left: 8px !important; padding-right: 8px !important; }
-  #mn-chat .message-row.user-row { max-width: 90% !important; }
-  #mn-chat .message-row { margin-left: 2px !important; margin-right: 2px !important; }
-}
-"""
-
-# Copy a plain-text answer (the raw message is HTML), and show each new answer
-# from its top so an escalation notice is never scrolled out of sight.
-HEAD = """<script>
-(() => {
-  const parts = (root) => Array.from(root.querySelectorAll(
-    '.mn-notice, .mn-body, .mn-sources-title, .mn-source-head, .mn-disclaimer')).map((el) => el.innerText.trim());
-  async function copy(text) {
-    try { await navigator.clipboard.writeText(text); return true; } catch (e) {
-      const area = document.createElement('textarea');
-      area.value = text; area.setAttribute('readonly', ''); area.style.position = 'fixed'; area.style.opacity = '0';
-      document.body.appendChild(area); area.select();
-      const ok = document.execCommand('copy'); area.remove(); return ok;
-    }
-  }
-  document.addEventListener('click', async (event) => {
-    const button = event.target.closest && event.target.closest('.mn-copy');
-    if (!button) return;
-    const ok = await copy(parts(button.closest('.mn-answer')).join('\\n\\n'));
-    button.textContent = ok ? 'Copied' : 'Copy failed: select the text instead';
-    setTimeout(() => { button.textContent = 'Copy answer'; }, 2500);
-  });
-  const seen = new Set();
-  const scroller = (el) => { for (let p = el.parentElement; p && p.id !== 'mn-chat'; p = p.parentElement) {
-    if (/(auto|scroll)/.test(getComputedStyle(p).overflowY)) return p; }
-    return null; };
-  new MutationObserver(() => {
-    document.querySelectorAll('#mn-chat .mn-answer[id]').forEach((el) => {
-      if (seen.has(el.id)) return;
-      seen.add(el.id);
-      const box = scroller(el);
-      if (box) box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top - 56;
-    });
-  }).observe(document.documentElement, { childList: true, subtree: true });
-})();
-</script>"""
+# The page's style and script are files (data/chat.css, data/chat.js). The script copies a
+# plain-text answer (the raw message is HTML), and shows each new answer from its top so an
+# escalation notice is never scrolled out of sight.
+CSS = (DATA_DIR / "chat.css").read_text(encoding="utf-8")
+HEAD = f"<script>\n{(DATA_DIR / 'chat.js').read_text(encoding='utf-8')}</script>"
 
 
 def theme() -> Any:
@@ -509,6 +459,9 @@ def theme() -> Any:
 
 def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr.Blocks:
     """The chat page. Feedback controls appear only when a feedback store is given."""
+    from assistant.serving import IndexWatcher, private_temp_dir
+
+    private_temp_dir()  # before gradio is imported: its temp folder is this process's own
     import gradio as gr
 
     service = Service(assistant, feedback)
@@ -587,39 +540,34 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr
         clear_button = gr.Button("Clear conversation", variant="secondary", size="sm")
         with gr.Accordion("About the sources", open=False, elem_id="mn-corpus"):
             info = gr.HTML(service.info_html())
-            reload_button = gr.Button("Reload index", size="sm")
-            reload_status = gr.Markdown("")
 
         chat_outputs = [chatbot, textbox, status, session]
         textbox.submit(chat, [textbox, session], chat_outputs, api_name="chat", concurrency_limit=8)
         chatbot.example_select(ask_example, [session], chat_outputs, api_visibility="private", concurrency_limit=8)
         for event in (clear_button.click, chatbot.clear):
             event(clear, None, [*chat_outputs, feedback_panel], api_visibility="private")
-        reload_button.click(service.reload, None, [info, reload_status], api_name="reload")
+        # No reload endpoint: a public one let anyone slow every patient down. The
+        # watcher below picks up a newly published index; the operator can send SIGHUP.
+        demo.load(service.info_html, None, info, api_visibility="private")
         if feedback is not None:
             chatbot.like(on_like, [session], [feedback_panel, feedback_title, reason, feedback_status, session],
                          api_visibility="private")
             send_feedback.click(on_send, [session, reason, comment], [feedback_panel, feedback_status, comment, session],
                                 api_visibility="private")
+    demo.assistant_service = service  # type: ignore[attr-defined]
+    demo.assistant_watcher = IndexWatcher(assistant.index_changed, service.reload).start()  # type: ignore[attr-defined]
     return demo
 
 
 def launch(demo: gr.Blocks, host: str, port: int, **overrides: Any) -> Any:
-    """Serve the app locally: no share link, no telemetry, no server-side rendering, no web fonts."""
+    """Serve the app locally: no share link, no telemetry, no run history, no uploads, no web fonts
+    (``assistant.serving`` says what is exposed and why)."""
+    from assistant import serving
+
     options: dict[str, Any] = dict(
-        server_name=host,
-        server_port=port,
-        share=False,
-        inbrowser=False,
-        show_error=False,
-        ssr_mode=False,
-        pwa=False,
-        mcp_server=False,
-        enable_monitoring=False,
-        footer_links=[],
         theme=theme(),
         # In <head>, unscoped: gradio prefixes launch(css=...) rules, which then miss its page padding.
         head=f"<style>{CSS}</style>{HEAD}",
     )
     options.update(overrides)
-    return demo.queue(default_concurrency_limit=4).launch(**options)
+    return serving.launch(demo, host, port, **options)
