@@ -40,7 +40,7 @@ from assistant.schema import Answer, Chunk, Citation, Hit, Triage, Turn
 from assistant.store import Location, Store, open_served
 from assistant.text import safe_text
 from assistant.topics import AdjacentTopics
-from assistant.triage import Triager
+from assistant.triage import Triager, bundled_triager
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class Assistant:
             self.location = location or location_of(settings)
             self._initial_store = store or open_served(self.location, embedder)
         self._encode = VectorCache(embedder, maxsize=512)
-        self.triager = triager or semantic_triager(Triager.from_file(), self._encode.many, settings)
+        self.triager = triager or semantic_triager(bundled_triager(), self._encode.many, settings)
         self.texts = texts or default_texts()
         self.expander = expander or default_expander()
         self.topics = topics or AdjacentTopics.from_file()

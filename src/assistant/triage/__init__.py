@@ -28,12 +28,18 @@ from assistant.triage.engine import FAILSAFE, Triager
 from assistant.triage.normalise import normalise
 from assistant.triage.rules import DEFAULT_RULES, Condition, Rule, Rules
 
-__all__ = ["DEFAULT_RULES", "FAILSAFE", "Condition", "Rule", "Rules", "Triager", "normalise", "triage"]
+__all__ = ["DEFAULT_RULES", "FAILSAFE", "Condition", "Rule", "Rules", "Triager", "bundled_triager", "normalise", "triage"]
 
 
 @lru_cache(maxsize=1)
 def _bundled() -> Triager:
     return Triager.from_file()
+
+
+def bundled_triager() -> Triager:
+    """The bundled rules, phrasing bank and lexicons, loaded once per process (a Triager is
+    read-only once built, so every Assistant can share it)."""
+    return _bundled()
 
 
 def triage(message: str, history: Sequence[Turn] = ()) -> Triage:

@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +48,28 @@ NEGATION_CHARS = 3  # script "chars": a cue this close before a term negates it 
 
 @dataclass(frozen=True)
 class Lexicon:
-    """One language's terms, as compiled patterns over normalised text."""
+    """One language's terms, compiled to patterns over normalised text on first use
+    (34 languages' worth takes most of a second, and a message needs one or two)."""
 
     code: str
     name: str
     script: str
-    terms: dict[str, tuple[tuple[re.Pattern[str], ...], ...]]  # rule id -> terms -> parts
+    phrases: dict[str, tuple[str, ...]]  # rule id -> terms as written
+    prefixes: str
     negation_before: re.Pattern[str] | None
     negation_after: re.Pattern[str] | None
     contrast: re.Pattern[str] | None
     context: re.Pattern[str] | None  # over / general / others: an urgent term in such a sentence is set aside
     failsafe: str
     markers: frozenset[str] = frozenset()
+
+    @cached_property
+    def terms(self) -> dict[str, tuple[tuple[re.Pattern[str], ...], ...]]:
+        """rule id -> terms -> the compiled pattern of each part."""
+        chars = self.script == "chars"
+        return {rid: tuple(tuple(_part(p, chars, self.prefixes) for p in term.split(" + ") if normalise(p))
+                           for term in phrases)
+                for rid, phrases in self.phrases.items()}
 
 
 @dataclass(frozen=True)
@@ -123,18 +133,17 @@ def load_lexicons(rules: Rules, path: Path | None = None) -> tuple[dict[str, Lex
         # Clitics written onto a word (Arabic "و" and, "ال" the): a term word may follow one.
         clitics = sorted((normalise(p) for p in body.get("prefixes", []) if normalise(p)), key=len, reverse=True)
         prefixes = f"(?:{'|'.join(map(re.escape, clitics))})?" if clitics else ""
-        terms: dict[str, tuple[tuple[re.Pattern[str], ...], ...]] = {}
+        terms: dict[str, tuple[str, ...]] = {}
         for rid, phrases in (body["signals"] or {}).items():
             if rid not in tiers:
                 raise DataFileError(f"{here}: signal {rid!r} is not a rule id in {rules.path.name}.")
             if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
                 raise DataFileError(f"{here}: signal {rid!r} must be a list of terms.")
-            terms[rid] = tuple(tuple(_part(p, chars, prefixes) for p in term.split(" + ") if normalise(p))
-                               for term in phrases)
+            terms[rid] = tuple(phrases)
         if not isinstance(body["failsafe"], str) or not body["failsafe"].strip():
             raise DataFileError(f"{here}: failsafe must be the translated fail-safe notice.")
         out[str(code)] = Lexicon(
-            code=str(code), name=str(body["name"]), script=body["script"], terms=terms,
+            code=str(code), name=str(body["name"]), script=body["script"], phrases=terms, prefixes=prefixes,
             negation_before=_alternation(lists["negation_before"], chars),
             negation_after=_alternation(lists["negation_after"], chars),
             contrast=_alternation(lists["contrast"], chars),
