@@ -145,15 +145,12 @@ class Triager:
         return verdict
 
     def _languages(self, verdict: Triage, detection: Detection, normalised: str) -> Triage:
-        """The lexicon of the message's language; every lexicon, and the fail-safe, when that is unsure.
+        """The lexicons of the message's likeliest languages; and the fail-safe when it is unsure.
 
         subtle: an English message never gets here: other lexicons would read its
         words ("pus", "fever" are loanwords in Tagalog) without English negation."""
         assert self.guard is not None
-        if detection.covered:
-            lexicons = [self.lexicons[c] for c in detection.candidates]
-        else:
-            lexicons = list(self.lexicons.values())
+        lexicons = [self.lexicons[c] for c in detection.candidates]
         found: set[str] = set()
         for lexicon in lexicons:
             for hit in lexicon_hits(lexicon, normalised, self._tiers):

@@ -214,7 +214,8 @@ class LanguageGuard:
     MARKER_SHARE = 0.2
     MIN_MARKERS = 2
     CONFIDENCE = 0.5
-    CANDIDATES = 3  # the likeliest languages whose lexicons read an uncertain message
+    CANDIDATES = 3  # the likeliest languages whose lexicons read a message
+    UNSURE_CANDIDATES = 5  # ... and when the language cannot be told
     CANDIDATE_SHARE = 0.1
 
     def __init__(self, lexicons: Mapping[str, Lexicon], failsafe_en: str) -> None:
@@ -232,7 +233,7 @@ class LanguageGuard:
         share = sum(1 for w in raw_words if w in english) / len(raw_words)
         if share >= self.ENGLISH_SHARE:
             return Detection("en", share, True)
-        ranked = [(str(c), float(p)) for c, p in _identifier().rank(raw)[:self.CANDIDATES]]
+        ranked = [(str(c), float(p)) for c, p in _identifier().rank(raw)[:self.UNSURE_CANDIDATES]]
         top, confidence = ranked[0]
         sure = (top == "en" or top in self.lexicons) and confidence >= self.CONFIDENCE
         for code, lexicon in self.lexicons.items():  # romanised languages py3langid has no model for
@@ -242,13 +243,17 @@ class LanguageGuard:
         if sum(len(w) for w in words) < self.MIN_LETTERS:
             # Too short to be sure of the language, and too short to hide much: read it with
             # the lexicons of the likeliest covered languages, with no fail-safe.
-            short = tuple(c for c, _ in ranked if c in self.lexicons)
+            short = tuple(c for c, _ in ranked[:self.CANDIDATES] if c in self.lexicons)
             return Detection(top, confidence, True, short)
-        known = [(c, p) for c, p in ranked if (c == "en" or c in self.lexicons) and p >= self.CANDIDATE_SHARE]
+        known = [(c, p) for c, p in ranked[:self.CANDIDATES]
+                 if (c == "en" or c in self.lexicons) and p >= self.CANDIDATE_SHARE]
         # Sure enough when the likeliest language is covered, or when the covered candidates
         # together are more likely than not ("sin fiebre ni pus" is too short to be sure it is Spanish).
         covered = sure or (confidence < self.CONFIDENCE and sum(p for _, p in known) >= self.CONFIDENCE)
-        return Detection(top, confidence, covered, tuple(c for c, _ in known if c != "en"))
+        if covered:
+            return Detection(top, confidence, True, tuple(c for c, _ in known if c != "en"))
+        # Unsure: the lexicons of the likeliest covered languages still read it, beside the fail-safe.
+        return Detection(top, confidence, False, tuple(c for c, _ in ranked if c in self.lexicons))
 
     def failsafe_text(self, detection: Detection) -> str:
         lexicon = self.lexicons.get(detection.code or "")
