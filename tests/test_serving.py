@@ -68,7 +68,7 @@ def test_ui_caps_match_the_pipeline() -> None:
     from assistant import guards, pipeline
 
     assert ui.MAX_MESSAGE_CHARS == guards.MAX_MESSAGE_CHARS == pipeline.MAX_MESSAGE_CHARS
-    assert ui.MAX_HISTORY_TURNS == pipeline.MAX_HISTORY_TURNS
+    assert ui.MAX_HISTORY_TURNS == guards.MAX_HISTORY_TURNS
 
 
 def test_history_is_capped_to_the_latest_turns() -> None:

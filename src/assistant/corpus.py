@@ -230,7 +230,10 @@ def printable_name(name: str) -> str:
     >>> printable_name("evil\x1b[2J.txt"), printable_name("caf\udce9.txt")
     ('evil\\x1b[2J.txt', 'caf\\xe9.txt')
     """
-    name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    try:
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no undecodable byte made ("\ud800")
+        name = name.encode("utf-8", "backslashreplace").decode("ascii")
     return _UNPRINTABLE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), name)
 
 

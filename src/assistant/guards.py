@@ -16,7 +16,7 @@ from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.schema import Turn
 
-# As assistant.pipeline's MAX_MESSAGE_CHARS (the message cap; a test keeps them equal).
+# The longest message answered; triage reads all of a longer one (assistant.pipeline).
 MAX_MESSAGE_CHARS = 20_000
 # The conversation the pipeline reads: the latest turns, within these caps (each earlier
 # user turn was triaged in full when it was sent).

@@ -32,7 +32,7 @@ from assistant.embedding import load_embedder
 from assistant.errors import (AssistantError, ConfigError, EmptyQuestionError, IndexDamagedError, IndexMissingError,
                               ModelUnavailableError, StoreUnavailableError)
 from assistant.expansion import Expander, default_expander
-from assistant.guards import MAX_HISTORY_CHARS, MAX_HISTORY_TURNS, cap_history, describe_fault  # noqa: F401
+from assistant.guards import MAX_MESSAGE_CHARS, cap_history, describe_fault
 from assistant.indexing import index_config, location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 # Retrieval and answering look at the start of a very long message only; triage reads all of it.
 MAX_QUERY_CHARS = 2000
-MAX_MESSAGE_CHARS = 20_000
 MAX_OVERLAP_PAIRS = 200_000
 # A message this short, or one that points back ("that", "it"), is read as a
 # follow-up: the previous user turn is added to the retrieval query.
@@ -113,15 +112,18 @@ class VectorCache:
 
     def many(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        # subtle: a batch goes through embed_documents; the models here embed queries and
+        # documents alike (a model with query prefixes would need embed_query for the query).
         if len(missing) == 1:
             fresh = {missing[0]: tuple(self.embedder.embed_query(missing[0]))}
         else:
             fresh = {t: tuple(v) for t, v in zip(missing, self.embedder.embed_documents(missing))}
         with self._lock:
             out = []
-            for text in texts:
-                vector = self._vectors.pop(text, None) or fresh[text]
+            for text in texts:  # another thread may have evicted a known one meanwhile
+                vector = self._vectors.pop(text, None) or known.get(text) or fresh[text]
                 self._vectors[text] = vector  # most recently used last
                 out.append(vector)
             while len(self._vectors) > self.maxsize:
@@ -134,10 +136,16 @@ class VectorCache:
 
 
 def semantic_triager(triager: Triager, encode: Callable[[list[str]], np.ndarray], settings: Settings) -> Triager:
-    """``triager`` with its semantic layer on, reading with the product's embedding model."""
+    """``triager`` with its semantic layer on, reading with the product's embedding model;
+    without it (and a log line) when the model cannot embed: the other layers still read."""
     if triager.bank is None or triager.semantic is not None or settings.semantic_threshold >= 1.0:
         return triager
-    return triager.with_semantic(encode, settings.semantic_threshold, settings.semantic_margin)
+    try:
+        return triager.with_semantic(encode, settings.semantic_threshold, settings.semantic_margin)
+    except Exception as exc:  # noqa: BLE001 - a model that fails here must not stop triage
+        log.warning("The semantic triage layer is off: the embedding model failed (%s). Rules, spelling and "
+                    "languages still triage every message; run `assistant ingest` to check the model.", exc)
+        return triager
 
 
 @lru_cache(maxsize=4096)
@@ -365,11 +373,20 @@ class Assistant:
         # Triage reads every character that was sent, as sent: its own normalisation
         # undoes invisible and look-alike characters, which safe_text would split words on.
         message = safe_text(question).strip()[:MAX_MESSAGE_CHARS]
-        history = cap_history(history)
-        clean_history = [Turn(t.role, safe_text(t.content)) for t in history]
-        query = self.retrieval_query(message, clean_history)
+        # subtle: triage reads every earlier user turn; the caps are for retrieval and answering,
+        # and an emergency ten exchanges ago must still be read.
+        clean_history = [Turn(t.role, safe_text(t.content)) for t in cap_history(history)]
+        try:
+            query: str | None = self.retrieval_query(message, clean_history)
+        except Exception:  # noqa: BLE001 - triage must still run; the error is raised again below
+            log.exception("building the retrieval query failed")
+            query = None
         # The retrieval query is embedded with triage's sentences, in one encoder batch.
-        triage = self.triager.assess(question, history, also_encode=(query,))
+        triage = self.triager.assess(question, history, also_encode=(query,) if query else ())
+        if query is None:
+            return Answer(notice=self.texts.notice_for(triage), answer=self.texts.unavailable, triage=triage,
+                          abstained=True, corpus_version=None, answerer="error",
+                          extra={"error": "the question could not be prepared"})
         history = clean_history
         notice = self.texts.notice_for(triage)
         version = index.info.corpus_version if index is not None else None

@@ -54,6 +54,26 @@ _temp_lock = threading.Lock()
 _running = 0  # apps of this process serving from the temp folder
 
 
+class _BodyTooBig(Exception):
+    """A request body went past MAX_BODY_BYTES while it was being read."""
+
+
+def _capped(receive: Any) -> Any:
+    """``receive`` that counts body bytes and stops a body past MAX_BODY_BYTES."""
+    seen = 0
+
+    async def wrapped() -> Any:
+        nonlocal seen
+        message = await receive()
+        if message.get("type") == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES:
+                raise _BodyTooBig
+        return message
+
+    return wrapped
+
+
 class GuardMiddleware:
     """Plain ASGI middleware: refuses the paths in ``BLOCKED`` with a short text reply."""
 
@@ -69,7 +89,11 @@ class GuardMiddleware:
             length = dict(scope.get("headers") or []).get(b"content-length", b"0")
             if length.isdigit() and int(length) > MAX_BODY_BYTES:
                 return await self._refuse(send, 413, TOO_BIG)
-        await self.app(scope, receive, send)
+            receive = _capped(receive)  # a chunked body has no length to check up front
+        try:
+            await self.app(scope, receive, send)
+        except _BodyTooBig:
+            await self._refuse(send, 413, TOO_BIG)
 
     @staticmethod
     async def _refuse(send: Any, code: int, text: str) -> None:

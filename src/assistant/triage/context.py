@@ -27,6 +27,10 @@ _RELAPSE = "<relapse>"  # an event: signs cleared earlier are back
 # How far (in characters) the code looks around a mention for cues. A run-on
 # "sentence" of 20,000 characters is read locally, which keeps the work linear.
 _REACH = 240
+# An emergency sign reported over, in a turn that dates it this long ago, needs no same-day check.
+SETTLED_LONG_AGO_HOURS = 48
+# Another layer's finding of a sign normal early on is set aside only on the day of treatment.
+SAME_DAY_HOURS = 24
 
 
 class Doc:
@@ -96,6 +100,8 @@ class RuleEngine:
                         cleared[rid] = active.pop(rid)
         if settled_at is not None and any(self._by_id[r].tier == "emergency" for r in active):
             settled_at = None  # it came back: the emergency itself is reported
+        if settled_at is not None and (turn_hours[settled_at] or 0) >= SETTLED_LONG_AGO_HOURS:
+            settled_at = None  # "that was two days ago, not since": past the window of a same-day check
         return self._verdict(active, settled_at, last=len(docs) - 1)
 
     def _verdict(self, active: dict[str, int], settled_at: int | None, last: int) -> Triage:
@@ -186,7 +192,10 @@ class RuleEngine:
         if cue is None:
             return None
         between = text[cue.end():start]
-        if lang["negation.breakers"].search(between) or lang["negation.keep_if"].search(between):
+        # subtle: a mention that opens with its own subject ("it's getting worse") starts a new statement
+        first = _WORD.match(text, start)
+        opening = f"{between} {first.group(0)}" if first else between
+        if lang["negation.breakers"].search(opening) or lang["negation.keep_if"].search(between):
             return None
         if _LIST_JOIN.search(between) and not lang["negation.list_end"].match(text[end:hi]):
             return None  # "no fever, pus coming out": the comma starts a new statement
@@ -229,12 +238,47 @@ class RuleEngine:
             governed = not markers.search(lang["hypothetical.leading"].sub(" ", sentence))
         return governed
 
+    def says_over(self, text: str) -> bool:
+        """Does this turn say that something earlier is over ("it's gone", "I'm fine now")?"""
+        doc = self.doc(text)
+        for name in ("resolution.general", "resolution.phrases"):
+            for m in self._lang[name].finditer(text):
+                lo, _ = doc.span("phrase", m.start())
+                if not self._lang["resolution.blocked_by"].search(text, lo, m.start()) \
+                        and not self._partial(text, m) and not self._relapsed(doc, m.end()):
+                    return True
+        return False
+
     def _long_over(self, sentence: str) -> bool:
         """An episode dated long ago, with nothing saying it is happening now ("fine now" is no "now")."""
         lang = self._lang
         if not lang["hypothetical.past_episode"].search(sentence):
             return False
         return not lang["hypothetical.present"].search(lang["resolution.general"].sub(" ", sentence))
+
+    def read_and_set_aside(self, sentence: str) -> set[str]:
+        """Rules that mention a sign in this sentence, every mention negated or said to be over."""
+        doc = self.doc(sentence)
+        return {rule.id for rule in self.rules.rules
+                if (mentions := list(rule.pattern.finditer(sentence)))
+                and all(self._negation(doc, m.start(), m.end()) for m in mentions)}
+
+    def condition_unmet(self, sentence: str, rule_id: str, message: str) -> bool:
+        """For a finding that is normal early on (a rule with ``when``), found by another layer in
+        this sentence: does the message say it is early, with nothing worse or severe?"""
+        rule = self._by_id[rule_id]
+        when, lang = rule.when, self._lang
+        if when is None:
+            return False
+        if (when.worsening and lang["modifiers.worsening"].search(sentence)) or \
+                (when.severe and lang["modifiers.severe"].search(sentence)) or \
+                (when.also_if is not None and when.also_if.search(sentence)):
+            return False
+        # subtle: only a time that contradicts the condition sets it aside ("red from this
+        # morning's session"); a phrasing that merely leaves the time out still counts.
+        hours = self.rules.durations.hours(sentence)
+        hours = hours if hours is not None else self.rules.durations.hours(message)
+        return when.after_hours is not None and hours is not None and hours < min(when.after_hours, SAME_DAY_HOURS)
 
     def sets_aside(self, sentence: str, tier: Level) -> bool:
         """Would the context rules set aside a sign reported anywhere in this one normalised sentence?
@@ -253,7 +297,7 @@ class RuleEngine:
             if questioned and not markers.search(lang["hypothetical.leading"].sub(" ", sentence)):
                 return True
         if len(lang["negation.cues"].findall(sentence)) >= 2 and not lang["clauses.contrast"].search(sentence):
-            return True
+            return True  # "no fever, no pus, nothing weeping"
         if tier == "emergency":
             return False
         if lang["modifiers.worsening"].search(sentence) or lang["modifiers.severe"].search(sentence):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from assistant.schema import Level, Triage, Turn
 from assistant.triage.context import RuleEngine
-from assistant.triage.languages import DEFAULT_LANGUAGES, Detection, LanguageGuard, Lexicon, lexicon_hits, load_lexicons
+from assistant.triage.languages import DEFAULT_LANGUAGES, LanguageGuard, Lexicon, lexicon_hits, load_lexicons
 from assistant.triage.normalise import normalise
 from assistant.triage.rules import Rules
 from assistant.triage.semantic import DEFAULT_BANK, DEFAULT_CACHE, Bank, Encoder, SemanticLayer
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 # "none" would be the unsafe answer, so a failure escalates.
 FAILSAFE = Triage("urgent", ("this message could not be checked for warning signs",))
 _RANK: dict[Level, int] = {"none": 0, "urgent": 1, "emergency": 2}
+# Layers 2-4 also read this many of the user's earlier turns: a sign said in other words,
+# or another language, two messages ago still counts ("what should I do now?").
+EARLIER_TURNS = 3
 
 
 def raise_to(current: Triage, level: Level, signals: Sequence[str], advisory: str | None = None) -> Triage:
@@ -116,23 +119,62 @@ class Triager:
     def _assess(self, texts: list[str], also_encode: tuple[str, ...] = ()) -> Triage:
         normalised = [normalise(t, self.rules.emoji, self.rules.abbreviations) for t in texts]
         verdict = self.engine.assess([self.engine.doc(t) for t in normalised])
-        detection = self.guard.detect(texts[-1], normalised[-1]) if self.guard is not None else None
+        try:
+            return self._later_layers(verdict, texts, normalised, also_encode)
+        except Exception:  # noqa: BLE001 - a failing layer must not take the rules' verdict with it
+            log.exception("a triage layer failed; keeping the rules' verdict, at least %s", FAILSAFE.level)
+            return raise_to(verdict, FAILSAFE.level, FAILSAFE.signals)
+
+    def _later_layers(self, verdict: Triage, texts: list[str], normalised: list[str],
+                      also_encode: tuple[str, ...]) -> Triage:
+        # Earlier turns: only what the rules could not read there, and nothing once the
+        # message says something is over (the rules track what is over, sign by sign).
+        if len(texts) > 1 and not self.engine.says_over(normalised[-1]):
+            for raw, text in list(zip(texts, normalised))[-1 - EARLIER_TURNS:-1]:
+                ruled = self.engine.assess([self.engine.doc(text)]).signals
+                for rid in self._read(raw, text, ()):
+                    if self._signal[rid] not in ruled:
+                        verdict = raise_to(verdict, self._tiers[rid], [self.rules.history_prefix + self._signal[rid]])
+        for rid in (found := self._read(texts[-1], normalised[-1], also_encode, verdict)):
+            verdict = raise_to(verdict, self._tiers[rid], [found[rid]])
+        if self.guard is not None:
+            detection = self.guard.detect(texts[-1], normalised[-1])
+            if not detection.covered:
+                verdict = raise_to(verdict, "urgent", [f"message in a language the warning-sign check cannot read "
+                                                       f"reliably ({detection.code or 'unknown'}): warning signs "
+                                                       "cannot be ruled out"],
+                                   advisory=self.guard.failsafe_text(detection))
+        return self._combinations(verdict, set(found))
+
+    def _read(self, raw: str, text: str, also_encode: tuple[str, ...],
+              verdict: Triage | None = None) -> dict[str, str]:
+        """What layers 2-4 find in one turn: rule id -> signal. English gets the spelling and
+        semantic layers; another language its lexicons (the likeliest ones when unsure)."""
+        detection = self.guard.detect(raw, text) if self.guard is not None else None
+        found: dict[str, str] = {}
         if detection is not None and not (detection.covered and not detection.candidates):
-            return self._languages(verdict, detection, normalised[-1])
-        # English: the spelling and semantic layers (both are English-only).
-        corrected = [self._corrected(t) for t in normalised]
-        if corrected != normalised:
-            spelt = self.engine.assess([self.engine.doc(t) for t in corrected])
-            verdict = raise_to(verdict, spelt.level, spelt.signals)
-        if self.semantic is not None and verdict.level != "emergency":
-            found: set[str] = set()
-            for match in self.semantic.matches(corrected[-1], also_encode):
+            for code in detection.candidates:
+                lexicon = self.lexicons[code]
+                for hit in lexicon_hits(lexicon, text, self._tiers):
+                    found.setdefault(hit.rule_id, f"{self._signal[hit.rule_id]} ({lexicon.name})")
+            return found
+        corrected = self._corrected(text)
+        if verdict is not None and corrected != text:  # the rules again, on the corrected message
+            spelt = self.engine.assess([self.engine.doc(corrected)])
+            for rule in self.rules.rules:
+                if rule.signal in spelt.signals and rule.signal not in verdict.signals:
+                    found[rule.id] = rule.signal
+        if self.semantic is not None and (verdict is None or verdict.level != "emergency"):
+            # subtle: a sign the rules read in this very sentence and set aside (negated,
+            # hypothetical, over) is theirs to judge; the semantic layer is for wording they cannot read.
+            for match in self.semantic.matches(corrected, also_encode):
                 tier = self._tiers[match.rule_id]
-                if not self.engine.sets_aside(match.sentence, tier):
-                    found.add(match.rule_id)
-                    verdict = raise_to(verdict, tier, [self._signal[match.rule_id]])
-            verdict = self._combinations(verdict, found)
-        return verdict
+                if match.rule_id in self.engine.read_and_set_aside(match.sentence) or \
+                        self.engine.sets_aside(match.sentence, tier) or \
+                        self.engine.condition_unmet(match.sentence, match.rule_id, corrected):
+                    continue
+                found.setdefault(match.rule_id, self._signal[match.rule_id])
+        return found
 
     def _combinations(self, verdict: Triage, found: set[str]) -> Triage:
         """The rules' combinations (hives with vomiting is anaphylaxis) over what every layer found."""
@@ -142,24 +184,4 @@ class Triager:
         for combo in self.rules.combinations:
             if all(group & ids for group in combo.all_of):
                 verdict = raise_to(verdict, combo.tier, [combo.signal])
-        return verdict
-
-    def _languages(self, verdict: Triage, detection: Detection, normalised: str) -> Triage:
-        """The lexicons of the message's likeliest languages; and the fail-safe when it is unsure.
-
-        subtle: an English message never gets here: other lexicons would read its
-        words ("pus", "fever" are loanwords in Tagalog) without English negation."""
-        assert self.guard is not None
-        lexicons = [self.lexicons[c] for c in detection.candidates]
-        found: set[str] = set()
-        for lexicon in lexicons:
-            for hit in lexicon_hits(lexicon, normalised, self._tiers):
-                found.add(hit.rule_id)
-                verdict = raise_to(verdict, hit.tier, [f"{self._signal[hit.rule_id]} ({lexicon.name})"])
-        verdict = self._combinations(verdict, found)
-        if not detection.covered:
-            name = detection.code or "unknown"
-            verdict = raise_to(verdict, "urgent", [f"message in a language the warning-sign check cannot read "
-                                                   f"reliably ({name}): warning signs cannot be ruled out"],
-                               advisory=self.guard.failsafe_text(detection))
         return verdict
