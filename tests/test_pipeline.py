@@ -120,3 +120,26 @@ def test_missing_index_says_what_to_do(tmp_path: Path, real_embedder) -> None:
     settings = Settings.resolve(env={}, flags={"index_dir": tmp_path / "nowhere"})
     with pytest.raises(IndexMissingError, match="assistant ingest"):
         Assistant.load(settings, real_embedder)
+
+
+def test_vector_cache_survives_another_thread_evicting_a_text() -> None:
+    """Between the two locked steps another thread may evict a text this call found cached."""
+    from assistant.embedding import HashingEmbedder
+    from assistant.pipeline import VectorCache
+
+    class Filling(HashingEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cache: VectorCache | None = None
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            assert self.cache is not None
+            self.cache.cache_clear()  # what a concurrent eviction does
+            return super().embed_documents(texts)
+
+    embedder = Filling()
+    cache = VectorCache(embedder, maxsize=2)
+    embedder.cache = cache
+    cache.many(["a"])
+    vectors = cache.many(["a", "b", "c"])
+    assert vectors.shape[0] == 3

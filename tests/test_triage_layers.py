@@ -266,3 +266,34 @@ def test_a_word_of_thousands_of_letters_is_read_without_error(triager: Triager, 
     result = triager.assess("x" * 21_000 + " and I have a fever")
     assert result.level == "urgent" and "fever or chills" in result.signals
     assert "triage failed" not in caplog.text
+
+
+# --------------------------------------------------------------------------- failures and earlier turns
+
+def test_a_failing_later_layer_keeps_the_rules_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    triager = Triager.from_file()
+    assert triager.guard is not None
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("language detection broke")
+
+    monkeypatch.setattr(triager.guard, "detect", broken)
+    result = triager.assess("my lips are swelling and it's hard to swallow")
+    assert result.level == "emergency"
+    assert triager.assess("day 1, a bit pink").level == "urgent"  # unsure of the rest: at least urgent
+
+
+def test_a_sign_in_another_language_two_turns_ago_still_counts(triager: Triager) -> None:
+    from assistant.schema import Turn
+
+    history = [Turn("user", "Puchną mi usta i nie mogę oddychać"), Turn("assistant", "Please call 112.")]
+    result = triager.assess("ok what should I do now?", history)
+    assert result.level == "emergency"
+    assert any(s.startswith("earlier: ") for s in result.signals)
+
+
+def test_an_earlier_sign_said_to_be_over_is_not_read_again(triager: Triager) -> None:
+    from assistant.schema import Turn
+
+    history = [Turn("user", "Mam gorączkę od wczoraj"), Turn("assistant", "Please contact a doctor today.")]
+    assert triager.assess("it's gone now, I feel fine", history).level == "none"
