@@ -147,6 +147,17 @@ def test_the_app_starts_on_a_damaged_index_keeps_notices_and_recovers_after_inge
         demo.close()
 
 
+def _copy_with_a_new_document(real_settings: Any, tmp_path: Path) -> tuple[Any, Path, list[str]]:
+    """A copy of the real index and corpus, with one new document for ingest to embed."""
+    index = tmp_path / "index"
+    shutil.copytree(real_settings.index_dir, index)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(real_settings.corpus_dir, corpus)
+    (corpus / "new.md").write_text("# Ice\n\nA cold compress can soothe the skin after microneedling.\n")
+    settings = real_settings.__class__.resolve(env={}, flags={"index_dir": index, "corpus_dir": corpus})
+    return settings, index, sorted(p.name for p in index.iterdir())
+
+
 def test_a_failed_ingest_leaves_no_partial_generation(real_settings, real_embedder, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from assistant.derived import Derived
@@ -155,13 +166,7 @@ def test_a_failed_ingest_leaves_no_partial_generation(real_settings, real_embedd
     from assistant.pipeline import Assistant
 
     tally.fault_injected()
-    index = tmp_path / "index"
-    shutil.copytree(real_settings.index_dir, index)
-    corpus = tmp_path / "corpus"
-    shutil.copytree(real_settings.corpus_dir, corpus)
-    (corpus / "new.md").write_text("# Ice\n\nA cold compress can soothe the skin after microneedling.\n")
-    settings = real_settings.__class__.resolve(env={}, flags={"index_dir": index, "corpus_dir": corpus})
-    before = sorted(p.name for p in index.iterdir())
+    settings, index, before = _copy_with_a_new_document(real_settings, tmp_path)
 
     def disk_full(self: Any, folder: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -214,13 +219,7 @@ def test_an_ingest_that_fills_the_disk_while_copying_leaves_the_old_index_servin
     from assistant.pipeline import Assistant
 
     tally.fault_injected()
-    index = tmp_path / "index"
-    shutil.copytree(real_settings.index_dir, index)
-    corpus = tmp_path / "corpus"
-    shutil.copytree(real_settings.corpus_dir, corpus)
-    (corpus / "new.md").write_text("# Ice\n\nA cold compress can soothe the skin after microneedling.\n")
-    settings = real_settings.__class__.resolve(env={}, flags={"index_dir": index, "corpus_dir": corpus})
-    before = sorted(p.name for p in index.iterdir())
+    settings, index, before = _copy_with_a_new_document(real_settings, tmp_path)
     real_copy = shutil.copytree
 
     def copy_until_full(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
