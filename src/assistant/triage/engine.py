@@ -165,8 +165,8 @@ class Triager:
                 if rule.signal in spelt.signals and rule.signal not in verdict.signals:
                     found[rule.id] = rule.signal
         if self.semantic is not None and (verdict is None or verdict.level != "emergency"):
-            # subtle: a sign the rules read in this very sentence and set aside (negated,
-            # hypothetical, over) is theirs to judge; the semantic layer is for wording they cannot read.
+            # subtle: a sign the rules read in this very sentence and found negated or over is
+            # theirs to judge; the semantic layer is for wording they cannot read.
             for match in self.semantic.matches(corrected, also_encode):
                 tier = self._tiers[match.rule_id]
                 if match.rule_id in self.engine.read_and_set_aside(match.sentence) or \
