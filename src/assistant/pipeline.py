@@ -378,7 +378,7 @@ class Assistant:
         clean_history = [Turn(t.role, safe_text(t.content)) for t in cap_history(history)]
         try:
             query: str | None = self.retrieval_query(message, clean_history)
-        except Exception:  # noqa: BLE001 - triage must still run; the error is raised again below
+        except Exception:  # noqa: BLE001 - triage must still run, and the notice reach the user
             log.exception("building the retrieval query failed")
             query = None
         # The retrieval query is embedded with triage's sentences, in one encoder batch.
