@@ -21,7 +21,7 @@ from pathlib import Path
 
 from assistant.schema import Level, Triage, Turn
 from assistant.triage.context import RuleEngine
-from assistant.triage.languages import DEFAULT_LANGUAGES, LanguageGuard, Lexicon, lexicon_hits, load_lexicons
+from assistant.triage.languages import DEFAULT_LANGUAGES, Detection, LanguageGuard, Lexicon, lexicon_hits, load_lexicons
 from assistant.triage.normalise import normalise
 from assistant.triage.rules import Rules
 from assistant.triage.semantic import DEFAULT_BANK, DEFAULT_CACHE, Bank, Encoder, SemanticLayer
@@ -135,22 +135,23 @@ class Triager:
                 for rid in self._read(raw, text, ()):
                     if self._signal[rid] not in ruled:
                         verdict = raise_to(verdict, self._tiers[rid], [self.rules.history_prefix + self._signal[rid]])
-        for rid in (found := self._read(texts[-1], normalised[-1], also_encode, verdict)):
+        detection = self.guard.detect(texts[-1], normalised[-1]) if self.guard is not None else None
+        for rid in (found := self._read(texts[-1], normalised[-1], also_encode, verdict, detection)):
             verdict = raise_to(verdict, self._tiers[rid], [found[rid]])
-        if self.guard is not None:
-            detection = self.guard.detect(texts[-1], normalised[-1])
-            if not detection.covered:
-                verdict = raise_to(verdict, "urgent", [f"message in a language the warning-sign check cannot read "
-                                                       f"reliably ({detection.code or 'unknown'}): warning signs "
-                                                       "cannot be ruled out"],
-                                   advisory=self.guard.failsafe_text(detection))
+        if self.guard is not None and detection is not None and not detection.covered:
+            verdict = raise_to(verdict, "urgent", [f"message in a language the warning-sign check cannot read "
+                                                   f"reliably ({detection.code or 'unknown'}): warning signs "
+                                                   "cannot be ruled out"],
+                               advisory=self.guard.failsafe_text(detection))
         return self._combinations(verdict, set(found))
 
     def _read(self, raw: str, text: str, also_encode: tuple[str, ...],
-              verdict: Triage | None = None) -> dict[str, str]:
-        """What layers 2-4 find in one turn: rule id -> signal. English gets the spelling and
-        semantic layers; another language its lexicons (the likeliest ones when unsure)."""
-        detection = self.guard.detect(raw, text) if self.guard is not None else None
+              verdict: Triage | None = None, detection: Detection | None = None) -> dict[str, str]:
+        """What layers 3-5 find in one turn: rule id -> signal. English gets the spelling and
+        semantic layers; another language its lexicons (the likeliest ones when unsure).
+        ``detection``: the turn's language, when the caller has told it already."""
+        if detection is None and self.guard is not None:
+            detection = self.guard.detect(raw, text)
         found: dict[str, str] = {}
         if detection is not None and not (detection.covered and not detection.candidates):
             for code in detection.candidates:
