@@ -58,6 +58,10 @@ def default_rules() -> CleaningRules:
     return CleaningRules.from_file()
 
 
+# A document's first line is its title when it has at most this many words and no final full stop.
+MAX_TITLE_WORDS = 24
+
+
 @dataclass(frozen=True)
 class Skipped:
     """A corpus file that was not loaded, and why (shown to the content editor)."""
@@ -66,10 +70,10 @@ class Skipped:
     reason: str
 
 
-def is_heading(line: str) -> bool:
+def is_heading(line: str, max_words: int = 14) -> bool:
     """A short line with no sentence-final full stop: a title or a section heading."""
     line = line.strip()
-    if not line or len(line) > 120 or len(line.split()) > 14:
+    if not line or len(line) > 10 * max_words or len(line.split()) > max_words:
         return False
     if line[-1] in ".,;:!\"”’'":
         return False
@@ -119,7 +123,10 @@ def clean(
     lines = [line for line in lines if not any(p.search(line) for p in rules.drop_lines)]
     lines = _drop_references(lines, rules)
 
-    title = metadata.get("title") or next((line for line in lines[:3] if is_heading(line)), None)
+    # subtle: a first line may be a long title ("Signs of a Bad Reaction ..., and When to See a
+    # Professional", 15 words); a shorter line after it would be a section heading, not the title.
+    first = lines[0] if lines and is_heading(lines[0], max_words=MAX_TITLE_WORDS) else None
+    title = metadata.get("title") or first or next((line for line in lines[:3] if is_heading(line)), None)
     if title is not None and lines and _key(lines[0]) == _key(title):
         lines = lines[1:]
     title = title or next((line for line in lines if is_heading(line)), None) or _title_from_name(doc_id)

@@ -139,6 +139,31 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ScopeDecision:
+    """What the sources cover of one question: ``decision`` is one of SCOPE_DECISIONS.
+
+    ``uncovered`` names what the sources do not cover (a word or a part of the
+    question); ``reason`` says in words why the decision was taken.
+    """
+
+    decision: str
+    reason: str = ""
+    uncovered: tuple[str, ...] = ()
+    score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"decision": self.decision, "reason": self.reason}
+        if self.uncovered:
+            out["uncovered"] = list(self.uncovered)
+        if self.score is not None:
+            out["score"] = round(self.score, 3)
+        return out
+
+
+SCOPE_DECISIONS = ("answer", "partial", "not covered", "refuse")
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the assistant says back: the fixed notice first, then the body.
 
@@ -154,6 +179,7 @@ class Answer:
     corpus_version: str | None = None
     answerer: str = "extractive"
     extra: dict[str, Any] = field(default_factory=dict)
+    scope: ScopeDecision | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -166,5 +192,6 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "corpus_version": self.corpus_version,
             "answerer": self.answerer,
+            **({"scope": self.scope.to_dict()} if self.scope is not None else {}),
             **self.extra,
         }

@@ -111,7 +111,7 @@ def _configuration(result: ConfigResult) -> dict[str, Any]:
 def _case_row(o: Observation) -> dict[str, Any]:
     return {"id": o.case.id, "suite": o.case.suite, "passed": o.passed,
             "ms": None if o.seconds is None else round(o.seconds * 1000, 2), "level": o.level,
-            "abstained": o.abstained, "first_hit": o.first_hit}
+            "abstained": o.abstained, "refused": o.refused, "partial": o.partial, "first_hit": o.first_hit}
 
 
 def failure(o: Observation) -> dict[str, Any]:

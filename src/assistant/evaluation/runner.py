@@ -203,6 +203,7 @@ def observe(assistant: Assistant, case: Case, n_relevant: int = 0) -> Observatio
             "answered": True,
             "abstained": answer.abstained,
             "refused": answer.refused,
+            "partial": answer.scope is not None and answer.scope.decision == "partial",
             "covered": spoken and covers(answer.answer, case.gold),
             "citations": check,
             "answer_chars": len(answer.answer) if spoken else 0,
@@ -243,6 +244,8 @@ def case_problems(case: Case, seen: dict[str, Any], relevance: Sequence[bool], k
         return problems
     if seen["abstained"] or seen["refused"]:
         problems.append(f"{'refused' if seen['refused'] else 'abstained'}, expected an answer")
+    elif case.expect == "partial" and not seen["partial"]:
+        problems.append("answered in full, expected to say which part the sources do not cover")
     elif case.gold and not seen["covered"]:
         problems.append("no gold sentence in the answer")
     if case.gold:

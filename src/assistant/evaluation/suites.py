@@ -6,7 +6,7 @@ What a case is scored on (its *kinds*) follows from its fields, first rule wins:
 1. file named ``robustness*.jsonl`` or ``"robust": true``  -> ``robustness``
 2. ``"message"`` and ``"level"``                            -> ``triage``
 3. non-empty ``"history"``                                   -> ``conversation`` (scored on the last turn)
-4. non-empty ``"gold"`` or ``"expect": "answer"``           -> ``retrieval`` + ``answers``
+4. non-empty ``"gold"`` or ``"expect": "answer"``/``"partial"`` -> ``retrieval`` + ``answers``
 5. ``"expect": "abstain"`` or ``"refuse"``                   -> ``abstention``
 
 >>> kinds_of({"question": "q", "gold": ["A."], "expect": "answer"}, "questions")
@@ -29,7 +29,10 @@ from assistant.errors import ConfigError, DataFileError
 from assistant.schema import LEVELS, Turn, turns_from_json
 
 KINDS = ("retrieval", "answers", "abstention", "conversation", "triage", "robustness")
-EXPECTS = ("answer", "abstain", "refuse")
+# "partial": a question in two parts, of which the sources answer one; the answer
+# should give the covered part and say which part is not covered.
+EXPECTS = ("answer", "partial", "abstain", "refuse")
+IN_SCOPE = ("answer", "partial")
 SPLITS = ("tune", "test", "all")
 TAG_KEYS = ("kind", "lang")
 # A generated message may not grow past this; the pipeline reads 20,000 characters.
@@ -90,7 +93,7 @@ def kinds_of(obj: Mapping[str, Any], suite: str) -> tuple[str, ...]:
         return ("triage",)
     if obj.get("history"):
         return ("conversation",)
-    if obj.get("gold") or obj.get("expect") == "answer":
+    if obj.get("gold") or obj.get("expect") in IN_SCOPE:
         return ("retrieval", "answers")
     if obj.get("expect") in ("abstain", "refuse"):
         return ("abstention",)
@@ -127,7 +130,7 @@ def parse_case(obj: Any, suite: str) -> Case:
     kinds = kinds_of(obj, suite)
     if not kinds:
         raise ValueError(
-            'cannot tell what to score: give "gold" sentences, "expect" (answer/abstain/refuse), '
+            'cannot tell what to score: give "gold" sentences, "expect" (answer/partial/abstain/refuse), '
             '"message" with "level", or mark it "robust": true'
         )
     if "generate" in obj:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["SpellingLayer", "english_words"]
+__all__ = ["SpellingLayer", "english_counts", "english_words"]
 
 _TOKEN = re.compile(r"[a-z]{4,}")
 MAX_WORD = 30  # longer "words" are pasted junk, not a misspelling
@@ -29,10 +29,21 @@ MIN_DOMAIN_COUNT = 3
 
 
 @lru_cache(maxsize=1)
+def english_counts() -> dict[str, int]:
+    """symspellpy's bundled English frequency dictionary: word -> how often it occurs on the web."""
+    text = resources.files("symspellpy").joinpath(_DICTIONARY).read_text(encoding="utf-8")
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        word, _, count = line.partition(" ")
+        if word and count.strip().isdigit():
+            counts[word] = int(count)
+    return counts
+
+
+@lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """The words of symspellpy's bundled English frequency dictionary."""
-    text = resources.files("symspellpy").joinpath(_DICTIONARY).read_text(encoding="utf-8")
-    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
+    return frozenset(english_counts())
 
 
 class SpellingLayer:

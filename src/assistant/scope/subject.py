@@ -1,0 +1,116 @@
+"""What a corpus is about, read from its documents at ingest and kept in the manifest.
+
+The subject is the procedure every document is about: the specific words that
+most titles name and nearly every document uses ("microneedling" for the
+bundled articles, "chemical peel" for a clinic's peel leaflets). In a question
+it carries no signal, since every passage shares it, so it is left out of the
+retrieval query and of the check of what a question is about. A question
+about another procedure keeps that procedure's name, which no passage uses,
+and so is not covered. Nothing in the code names a subject.
+
+>>> s = derive_subject(["Pimples after microneedling", "Micro Needling Gone Wrong"],
+...                    ["Microneedling can cause pimples.", "After micro needling, redness is normal."])
+>>> s.terms, s.name
+(('microneedling',), 'microneedling')
+>>> s.strip("is micro-needling safe for redness")
+'is safe for redness'
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.scope.terms import content_words, specificity, stem
+from assistant.text import words
+
+# A subject word is in at least this share of titles and this share of documents.
+IN_TITLES = 0.5
+IN_DOCUMENTS = 0.8
+# Titles also name what a document does ("guide", "understanding", "tips"): such
+# words are common in English, so only words at least this specific can be the subject.
+MIN_SPECIFICITY = 0.12
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The corpus's own subject: its words (lower case, as the passages write them) and
+    the forms the documents spell them in ("micro needling", "micro-needling")."""
+
+    terms: tuple[str, ...] = ()
+    name: str = ""
+    forms: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"terms": list(self.terms), "name": self.name, "forms": list(self.forms)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Subject:
+        data = data or {}
+        return cls(tuple(data.get("terms", ())), str(data.get("name", "")), tuple(data.get("forms", ())))
+
+    def is_subject(self, word: str) -> bool:
+        return stem(word) in {stem(t) for t in self.terms}
+
+    def named_in(self, text: str) -> bool:
+        return bool(self.terms) and self._pattern().search(text) is not None
+
+    def strip(self, text: str) -> str:
+        """``text`` without the subject's words (any of their spellings)."""
+        if not self.terms:
+            return text
+        return re.sub(r"\s+", " ", self._pattern().sub(" ", text)).strip()
+
+    def _pattern(self) -> re.Pattern[str]:
+        # A form's words may be written apart, hyphenated or joined: "micro needling", "micro-needling".
+        spelt = sorted({*self.forms, *self.terms}, key=len, reverse=True)
+        alternatives = "|".join(r"[\s-]?".join(re.escape(w) for w in f.split()) for f in spelt)
+        return re.compile(rf"\b(?:{alternatives})\w*", re.IGNORECASE)
+
+
+def derive_subject(titles: Sequence[str], texts: Sequence[str]) -> Subject:
+    """The words most titles name and nearly every document uses, in title order."""
+    if not titles:
+        return Subject()
+    vocabulary = {w for text in texts for w in words(text)}
+    forms: dict[str, set[str]] = {}
+
+    def joined(tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        for token in tokens:
+            if out and f"{out[-1]}{token}" in vocabulary:
+                forms.setdefault(f"{out[-1]}{token}", set()).add(f"{out[-1]} {token}")
+                out[-1] = f"{out[-1]}{token}"
+            else:
+                out.append(token)
+        return out
+
+    in_titles: Counter[str] = Counter()
+    order: dict[str, float] = {}
+    for title in titles:
+        tokens = [w for w in joined(words(title)) if w in set(content_words(" ".join(joined(words(title)))))]
+        for position, token in enumerate(dict.fromkeys(tokens)):
+            in_titles[token] += 1
+            order[token] = order.get(token, 0.0) + position / max(1, len(tokens))
+    stems_per_doc = [{stem(w) for w in joined(words(text))} for text in texts]
+    chosen = [
+        w for w, n in in_titles.items()
+        if n / len(titles) >= IN_TITLES and specificity(w) >= MIN_SPECIFICITY
+        and sum(stem(w) in doc for doc in stems_per_doc) / max(1, len(texts)) >= IN_DOCUMENTS
+    ]
+    chosen.sort(key=lambda w: order[w] / in_titles[w])
+    for text in texts:  # the other spellings the documents use ("micro-needling")
+        for w in chosen:
+            for match in re.finditer(rf"\b{_split_pattern(w)}\b", text.lower()):
+                forms.setdefault(w, set()).add(re.sub(r"[\s-]+", " ", match.group(0)))
+    spelt = sorted({f for w in chosen for f in forms.get(w, ()) if f != w})
+    return Subject(tuple(chosen), " ".join(chosen), tuple(spelt))
+
+
+def _split_pattern(word: str) -> str:
+    """A word, or the same letters split once by a space or hyphen."""
+    return "(?:" + "|".join([re.escape(word)] + [f"{re.escape(word[:i])}[\\s-]{re.escape(word[i:])}"
+                                                  for i in range(3, len(word) - 2)]) + ")"
