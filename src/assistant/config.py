@@ -51,7 +51,7 @@ def data_file(path: Path, what: str, fix: str) -> Iterator[Any]:
         raise DataFileError(f"{what} {path} are malformed ({exc!r}). {fix}") from exc
 
 
-def _tuning() -> dict[str, Any]:
+def tuning() -> dict[str, Any]:
     """Calibrated defaults kept as data (see data/tuning.toml for how they were set)."""
     path = DATA_DIR / "tuning.toml"
     try:
@@ -68,7 +68,8 @@ class Settings:
     mode: str = "hybrid"
     k: int = 5
     chunk_size: int = 700
-    abstain_threshold: float = 0.35
+    # The probability (assistant.scope) from which the sources are taken to answer a question.
+    scope_threshold: float = 0.26
     max_sentences: int = 4
     near_duplicate: float = 0.75
     diversity: float = 0.5
@@ -94,7 +95,7 @@ class Settings:
         "k": "ASSISTANT_K",
         "sentence_weight": "ASSISTANT_SENTENCE_WEIGHT",
         "lexical_weight": "ASSISTANT_LEXICAL_WEIGHT",
-        "abstain_threshold": "ASSISTANT_ABSTAIN_THRESHOLD",
+        "scope_threshold": "ASSISTANT_SCOPE_THRESHOLD",
         "answerer": "ASSISTANT_ANSWERER",
         "chroma_host": "CHROMA_HOST",
         "chroma_port": "CHROMA_PORT",
@@ -111,7 +112,7 @@ class Settings:
         ``flags`` values of ``None`` mean "not given on the command line".
         """
         values: dict[str, Any] = {}
-        tuned = _tuning().get("defaults", {})
+        tuned = tuning().get("defaults", {})
         known = {f.name for f in fields(cls)}
         unknown = set(tuned) - known
         if unknown:
@@ -149,7 +150,7 @@ class Settings:
             raise ConfigError(f"chunk_size={self.chunk_size} is out of range; use 100 to 5000 characters.")
         if not 1 <= self.max_sentences <= 12:
             raise ConfigError(f"max_sentences={self.max_sentences} is out of range; use 1 to 12.")
-        for name in ("abstain_threshold", "near_duplicate", "diversity", "sentence_weight", "lexical_weight",
+        for name in ("scope_threshold", "near_duplicate", "diversity", "sentence_weight", "lexical_weight",
                      "semantic_threshold", "semantic_margin"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name}={getattr(self, name)} is out of range; use a number from 0 to 1.")

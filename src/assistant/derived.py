@@ -40,7 +40,7 @@ from assistant.retrieval import bm25_terms
 from assistant.schema import Chunk
 from assistant.store import Store, chunk_from_record, chunk_to_metadata
 
-FORMAT = 1
+FORMAT = 2  # 2: BM25 indexes the corpus's subject words too (queries leave them out)
 INFO = "derived.json"
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from assistant.config import DATA_DIR, data_file
 from assistant.retrieval import query_terms
+from assistant.scope.subject import Subject
 from assistant.text import Rule
 
 # "anything else besides ice?": what the patient rules out is not searched for.
@@ -43,7 +44,6 @@ class Expansion:
 @dataclass(frozen=True)
 class Expander:
     rules: tuple[Expansion, ...]
-    strip: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> Expander:
@@ -52,20 +52,11 @@ class Expander:
         with data_file(path, "Query expansions", fix) as data:
             rules = tuple(Expansion(Rule.from_entry(r), str(r["add"]), bool(r.get("intent", False)))
                           for r in data["expansions"])
-            strip = tuple(re.compile(p, re.IGNORECASE) for p in data.get("strip", []))
-        return cls(rules, strip)
+        return cls(rules)
 
-    def names_subject(self, query: str) -> bool:
-        """Whether the query names the corpus's own subject (the ``strip`` patterns)."""
-        return any(pattern.search(query) for pattern in self.strip)
-
-    def without_subject(self, query: str) -> str:
-        """The query with the corpus's own subject removed, unless that would empty it."""
-        stripped = query
-        for pattern in self.strip:
-            stripped = pattern.sub(" ", stripped)
-        stripped = re.sub(r"\s+", " ", stripped).strip()
-        return stripped if len(query_terms(stripped)) >= 1 else query
+    def is_synonym(self, word: str) -> bool:
+        """Whether ``word`` alone is a patient's word for the sources' words ("zits", "puffy")."""
+        return any(not entry.intent and entry.rule.matches(word) for entry in self.rules)
 
     def terms(self, query: str, context: str = "") -> list[str]:
         """The terms to add: topic entries read ``context`` and ``query``, intent entries ``query`` only."""
@@ -76,14 +67,23 @@ class Expander:
                 added.append(entry.add)
         return added
 
-    def expand(self, query: str, context: Sequence[str] = ()) -> str:
-        """The retrieval query: the earlier turns, the question less what it rules out, the added terms."""
+    def expand(self, query: str, context: Sequence[str] = (), subject: Subject | None = None) -> str:
+        """The retrieval query: the earlier turns, the question less what it rules out and less
+        the corpus's own ``subject`` (which every passage shares), then the added terms."""
         kept = _RULED_OUT.sub(" ", query)
-        question = self.without_subject(kept if query_terms(kept) else query)
-        earlier = self.without_subject(" ".join(context)) if context else ""
+        question = _without(kept if query_terms(kept) else query, subject)
+        earlier = _without(" ".join(context), subject) if context else ""
         text = f"{earlier} {question}".strip()
         extra = self.terms(question, earlier)
         return f"{text} {' '.join(extra)}" if extra else text
+
+
+def _without(query: str, subject: Subject | None) -> str:
+    """``query`` without the corpus's subject, unless nothing else would be left ("what is microneedling?")."""
+    if subject is None:
+        return query
+    stripped = subject.strip(query)
+    return stripped if query_terms(stripped) else query
 
 
 @lru_cache(maxsize=1)

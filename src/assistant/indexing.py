@@ -26,6 +26,7 @@ from assistant.embedding import model_version
 from assistant.errors import AssistantError
 from assistant.lint import care_discouraging
 from assistant.schema import Chunk, Document
+from assistant.scope.subject import derive_subject
 from assistant.store import Location, SentenceRecord, Store, location_for
 from assistant.text import overlapping
 
@@ -37,7 +38,7 @@ BATCH = 32
 # Documents sharing this much of their sentences are reported (not skipped):
 # an editor may have saved the same article twice under different names.
 NEAR_DUPLICATE_DOCS = 0.8
-SCHEMA_VERSION = 3  # bump when chunking or sentence splitting changes: forces a rebuild
+SCHEMA_VERSION = 4  # bump when chunking, sentence splitting or the manifest changes: forces a rebuild (4: scope.subject)
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,9 @@ def ingest(
                     "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "documents": doc_info,
                     "passages": plan.passages,
+                    # What the corpus is about, read from its documents (assistant.scope.subject).
+                    "scope": {"subject": derive_subject([d.title for d in plan.docs],
+                                                        [d.text for d in plan.docs]).to_dict()},
                 },
             )
         except BaseException as exc:

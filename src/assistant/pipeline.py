@@ -1,4 +1,4 @@
-"""``Assistant.ask``: triage -> retrieve -> answer. Used by the UI, the CLI and evals alike.
+"""``Assistant.ask``: triage -> scope -> retrieve -> answer. Used by the UI, the CLI and evals alike.
 
 Triage runs first, on the whole message and the conversation, before and
 outside retrieval and answering: whatever the sources or the answerer say,
@@ -24,6 +24,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer
+from assistant.answer import usable as usable_sentence
 from assistant.config import Settings
 from assistant.chunking import embedding_text, sentence_texts
 from assistant.corpus import is_stale
@@ -36,10 +37,10 @@ from assistant.guards import MAX_MESSAGE_CHARS, cap_history, describe_fault
 from assistant.indexing import index_config, location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.safety import SafetyTexts, default_texts
-from assistant.schema import Answer, Chunk, Citation, Hit, Triage, Turn
+from assistant.schema import Answer, Chunk, Citation, Hit, ScopeDecision, Triage, Turn
+from assistant.scope import CorpusScope, Scope
 from assistant.store import Location, Store, open_served
 from assistant.text import safe_text
-from assistant.topics import AdjacentTopics
 from assistant.triage import Triager, bundled_triager
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class LoadedIndex:
     doc_meta: dict[str, dict[str, str]]
     retrievers: dict[str, Retriever]
     info: IndexInfo
+    scope: CorpusScope
     # (passage, passage) -> mean best sentence similarity; a property of the index, so it is kept.
     overlap: dict[tuple[str, str], float] = field(default_factory=dict, compare=False)
 
@@ -148,14 +150,32 @@ def semantic_triager(triager: Triager, encode: Callable[[list[str]], np.ndarray]
         return triager
 
 
+def corpus_scope(manifest: Mapping[str, Any], derived: Derived) -> CorpusScope:
+    """What an index covers: the subject its manifest records, and the words of its passages."""
+    vocabulary = derived.bm25.vocabulary
+    per_row = np.diff(derived.bm25.matrix.indptr)
+    per_word = {word: int(per_row[row]) for word, row in vocabulary.items()}
+
+    def titles_and_texts() -> tuple[list[str], list[str]]:
+        docs = manifest.get("documents", {})
+        texts: dict[str, list[str]] = {}
+        for chunk in derived.chunks:
+            texts.setdefault(chunk.doc_id, []).append(chunk.text)
+        return ([str(docs.get(d, {}).get("title", "")) for d in texts], [" ".join(t) for t in texts.values()])
+
+    return CorpusScope.of(manifest, per_word, len(derived.chunks), titles_and_texts)
+
+
 @lru_cache(maxsize=4096)
 def _sentences_of(chunk: Chunk) -> tuple[str, ...]:
     return tuple(sentence_texts(chunk))
 
 
 def extractive_answerer(settings: Settings) -> ExtractiveAnswerer:
-    return ExtractiveAnswerer(settings.abstain_threshold, settings.max_sentences,
-                              diversity=settings.diversity, spread=settings.sentence_spread)
+    """The extractive answerer. It sets no relevance floor of its own: whether the sources
+    answer at all is the scope decision, taken before any answerer is asked."""
+    return ExtractiveAnswerer(0.0, settings.max_sentences, diversity=settings.diversity,
+                              spread=settings.sentence_spread)
 
 
 class Assistant:
@@ -171,7 +191,7 @@ class Assistant:
         texts: SafetyTexts | None = None,
         expander: Expander | None = None,
         location: Location | None = None,
-        topics: AdjacentTopics | None = None,
+        scope: Scope | None = None,
         unavailable: str | None = None,
     ) -> None:
         """``unavailable`` (the reason) starts it without an index: triage, notices and refusals
@@ -190,7 +210,8 @@ class Assistant:
         self.triager = triager or semantic_triager(bundled_triager(), self._encode.many, settings)
         self.texts = texts or default_texts()
         self.expander = expander or default_expander()
-        self.topics = topics or AdjacentTopics.from_file()
+        self.scope = scope or Scope.from_files(threshold=settings.scope_threshold,
+                                               is_synonym=self.expander.is_synonym)
         self.answerer = answerer or extractive_answerer(settings)
         if unavailable is None:
             self.reload()
@@ -308,6 +329,9 @@ class Assistant:
             "dense": DenseRetriever(store.search, self._encode, chunks, derived.sentence_vectors,
                                     self.settings.sentence_weight),
         }
+        scope = corpus_scope(manifest, derived)
+        # The corpus's words are embedded now, not on the first question (and not through the query cache).
+        scope.prepare(lambda texts: np.asarray(self.embedder.embed_documents(list(texts)), dtype=np.float32))
         lexical = self.settings.lexical_weight
         retrievers["hybrid"] = HybridRetriever([(retrievers["bm25"], lexical), (retrievers["dense"], 1 - lexical)])
         self.index = LoadedIndex(
@@ -316,6 +340,7 @@ class Assistant:
             chunks=chunks,
             doc_meta={d: dict(info.get("metadata", {})) for d, info in manifest.get("documents", {}).items()},
             retrievers=retrievers,
+            scope=scope,
             info=IndexInfo(
                 documents=len(manifest.get("documents", {})),
                 passages=len(chunks),
@@ -338,8 +363,8 @@ class Assistant:
         prepared = self._prepare(question, history)
         if isinstance(prepared, Answer):
             return prepared
-        index, triage, evidence = prepared
-        return self._answer(index, triage, self.answerer.compose(evidence))
+        index, triage, evidence, decision = prepared
+        return self._answer(index, triage, self.answerer.compose(evidence), decision)
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Answer]:
         """Provisional answers while a streaming answerer writes, then the final one (always last).
@@ -352,21 +377,23 @@ class Assistant:
         if isinstance(prepared, Answer):
             yield prepared
             return
-        index, triage, evidence = prepared
+        index, triage, evidence, decision = prepared
         streamer = getattr(self.answerer, "stream", None)
         if streamer is None:
-            yield self._answer(index, triage, self.answerer.compose(evidence))
+            yield self._answer(index, triage, self.answerer.compose(evidence), decision)
             return
         stream = streamer(evidence)
         text = ""
         for delta in stream:
             text = f"{text} {delta}".strip()
             yield Answer(notice=self.texts.notice_for(triage), answer=text, triage=triage, abstained=False,
-                         corpus_version=index.info.corpus_version, answerer="streaming")
-        yield self._answer(index, triage, stream.composition)
+                         corpus_version=index.info.corpus_version, answerer="streaming", scope=decision)
+        yield self._answer(index, triage, stream.composition, decision)
 
-    def _prepare(self, question: str, history: Sequence[Turn]) -> Answer | tuple[LoadedIndex, Triage, Evidence]:
-        """Triage first, then a refusal or retrieval: a finished Answer, or what the answerer needs."""
+    def _prepare(self, question: str, history: Sequence[Turn]
+                 ) -> Answer | tuple[LoadedIndex, Triage, Evidence, ScopeDecision]:
+        """Triage first, then the scope decision (a refusal, or what retrieval found covers):
+        a finished Answer, or what the answerer needs."""
         if not isinstance(question, str) or not question.strip():
             raise EmptyQuestionError("The question is empty. Type a question about your skin after microneedling.")
         index = self.index  # one snapshot for the whole question
@@ -382,7 +409,9 @@ class Assistant:
             log.exception("building the retrieval query failed")
             query = None
         # The retrieval query is embedded with triage's sentences, in one encoder batch.
-        triage = self.triager.assess(question, history, also_encode=(query,) if query else ())
+        # ... and so are the question's words that no passage uses, which scope weighs.
+        foreign = self.scope.words(message[:MAX_QUERY_CHARS], index.scope).foreign if index is not None else ()
+        triage = self.triager.assess(question, history, also_encode=((query,) if query else ()) + tuple(foreign))
         if query is None:
             return Answer(notice=self.texts.notice_for(triage), answer=self.texts.unavailable, triage=triage,
                           abstained=True, corpus_version=None, answerer="error",
@@ -394,19 +423,17 @@ class Assistant:
         too_long = self.size_note(question, triage, notice, version)
         if too_long is not None:
             return too_long
-        refusal = self.texts.refusal(message)
+        # "how many mg should I take?" is about the medicine the exchange before it named.
+        earlier = " ".join(t.content[:MAX_QUERY_CHARS] for t in history[-2:])
+        refusal = self.scope.refusal(message, earlier)
         if refusal is not None:
-            return Answer(notice=notice, answer=refusal.text, triage=triage, abstained=False, refused=True,
-                          corpus_version=version, answerer="refusal", extra={"refusal": refusal.name})
+            return Answer(notice=notice, answer=refusal.note, triage=triage, abstained=False, refused=True,
+                          corpus_version=version, answerer="refusal", extra={"refusal": refusal.reason},
+                          scope=refusal)
         if index is None:  # started without a readable index: the notice, and an honest answer
             return Answer(notice=notice, answer=self.texts.unavailable, triage=triage, abstained=True,
                           corpus_version=None, answerer="unavailable",
                           extra={"error": "knowledge base unavailable", "degraded": list(self.info.degraded)})
-        topic = self.topics.uncovered(message, (embedding_text(c) for c in index.derived.chunks),
-                                      index.store.generation, self.expander.names_subject(message))
-        if topic is not None:
-            return Answer(notice=notice, answer=self.texts.not_covered(topic), triage=triage, abstained=True,
-                          corpus_version=version, answerer="uncovered-topic", extra={"uncovered_topic": topic})
         try:
             found = index.retrievers[self.settings.mode].retrieve(query, self.settings.k * 2)
         except StoreUnavailableError:
@@ -415,7 +442,21 @@ class Assistant:
                           corpus_version=version, answerer="unavailable",
                           extra={"error": "knowledge base unavailable"})
         hits = self.collapse(found, index)[: self.settings.k]
-        return index, triage, self._evidence(query, hits, index)
+        evidence = self._evidence(query, hits, index)
+        decision = self.decide(message, evidence, index)
+        if decision.decision == "not covered":
+            nearest = hits[0].chunk.section if hits else None
+            closeness = float(decision.features.get("dense", 0.0))
+            return Answer(notice=notice, answer=self.scope.not_covered_text(decision, index.scope, nearest, closeness),
+                          triage=triage, abstained=True, corpus_version=version, answerer="scope", scope=decision)
+        return index, triage, evidence, decision
+
+    def decide(self, message: str, evidence: Evidence, index: LoadedIndex) -> ScopeDecision:
+        """The scope decision for a question and what retrieval found for it."""
+        usable = [c for c in evidence.candidates if usable_sentence(c.text)]
+        dense = [float(c.vector @ evidence.query_vector) for c in usable]
+        return self.scope.decide(message[:MAX_QUERY_CHARS], index.scope, [c.text for c in usable], dense,
+                                 self._encode.many)
 
     def size_note(self, question: str, triage: Triage, notice: str | None, version: str | None) -> Answer | None:
         """For a message over MAX_MESSAGE_CHARS: a note asking for a shorter one, never a silent cut.
@@ -428,8 +469,9 @@ class Assistant:
                       triage=triage, abstained=True, corpus_version=version, answerer="too-long",
                       extra={"too_long": {"length": length, "limit": MAX_MESSAGE_CHARS}})
 
-    def _answer(self, index: LoadedIndex, triage: Triage, composed: Composition) -> Answer:
-        """The notice comes from triage alone; the body from the answerer, or the abstention text."""
+    def _answer(self, index: LoadedIndex, triage: Triage, composed: Composition, decision: ScopeDecision) -> Answer:
+        """The notice comes from triage alone; the body from the answerer, or the abstention text;
+        a partial answer's line on what is not covered is ``decision.note``."""
         extra: dict[str, Any] = {}
         if hasattr(self.answerer, "system_prompt_hash"):
             extra["system_prompt_hash"] = self.answerer.system_prompt_hash
@@ -446,6 +488,7 @@ class Assistant:
             corpus_version=index.info.corpus_version,
             answerer=composed.answerer,
             extra=extra,
+            scope=decision,
         )
 
     def follow_up_context(self, question: str, history: Sequence[Turn] = ()) -> list[str]:
@@ -462,7 +505,8 @@ class Assistant:
         the expansion lexicon. Sentences are scored against it too (measured on the
         tune split: scoring against the unexpanded question lost 13 points of coverage)."""
         question = question.strip()[:MAX_QUERY_CHARS]
-        return self.expander.expand(question, self.follow_up_context(question, history))
+        subject = self.index.scope.subject if self.index is not None else None
+        return self.expander.expand(question, self.follow_up_context(question, history), subject)
 
     def _provenance(self, c: Citation, index: LoadedIndex) -> Citation:
         """Add the document's front-matter provenance, and flag an out-of-date review."""

@@ -22,12 +22,12 @@ from assistant.chunking import embedding_text
 from assistant.schema import Chunk, Hit
 from assistant.text import words
 
-# Words that carry no topic in this domain's questions; dropping them keeps BM25
-# from ranking passages by how often they say "microneedling".
+# Words that carry no topic in a question. The corpus's own subject is left out of
+# queries too, but it is read from the documents (assistant.scope.subject), not listed.
 STOPWORDS = frozenset(
     "a an and are as at be been but by can could do does did for from had has have how i if in is it its "
     "it's me my of on or should so that the their them then there these they this to was we were what "
-    "when where which who why will with would you your after microneedling micro needling".split()
+    "when where which who why will with would you your after".split()
 )
 
 

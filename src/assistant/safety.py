@@ -1,5 +1,7 @@
 """The fixed safety texts (escalation notices, abstention, system prompt), loaded from data.
 
+What the assistant refuses to do is decided by assistant.scope (data/scope.yaml).
+
 >>> texts = SafetyTexts.from_file()
 >>> texts.notice("none") is None
 True
@@ -19,15 +21,6 @@ from assistant.schema import Level, Triage
 
 
 @dataclass(frozen=True)
-class Refusal:
-    """A kind of request the assistant declines, with the polite reason it gives."""
-
-    name: str
-    patterns: tuple[re.Pattern[str], ...]
-    text: str
-
-
-@dataclass(frozen=True)
 class SafetyTexts:
     notices: dict[str, str]
     abstention: str
@@ -35,16 +28,14 @@ class SafetyTexts:
     system_prompt: str
     system_prompt_version: int
     unavailable: str = ""
-    uncovered_topic: str = ""
     too_long: str = ""
     withheld: str = ""
-    refusals: tuple[Refusal, ...] = ()
     discouraging: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> SafetyTexts:
         path = path or DATA_DIR / "safety.yaml"
-        fix = ("Each of notices.emergency, notices.urgent, abstention, uncovered_topic, unavailable, disclaimer, "
+        fix = ("Each of notices.emergency, notices.urgent, abstention, unavailable, disclaimer, "
                "system_prompt.text and system_prompt.version must be set.")
         with data_file(path, "Safety texts", fix) as data:
             notices = {k: str(data["notices"][k]).strip() for k in ("emergency", "urgent")}
@@ -55,26 +46,13 @@ class SafetyTexts:
                 system_prompt=str(data["system_prompt"]["text"]).strip(),
                 system_prompt_version=int(data["system_prompt"]["version"]),
                 unavailable=str(data["unavailable"]).strip(),
-                uncovered_topic=str(data["uncovered_topic"]).strip(),
                 too_long=str(data.get("too_long") or "").strip(),
                 withheld=str(data.get("withheld") or "").strip(),
-                refusals=tuple(
-                    Refusal(
-                        name=str(r["name"]),
-                        patterns=tuple(re.compile(p, re.IGNORECASE) for p in r["match"]),
-                        text=str(r["text"]).strip(),
-                    )
-                    for r in data.get("refusals", [])
-                ),
                 discouraging=_discouraging(data.get("discouraging")),
             )
         if not all(texts.notices.values()):
             raise DataFileError(f"Safety texts {path}: an escalation notice is empty; every tier needs its text.")
         return texts
-
-    def not_covered(self, topic: str) -> str:
-        """The abstention for a question about a topic the sources never mention."""
-        return self.uncovered_topic.replace("{topic}", topic) if self.uncovered_topic else self.abstention
 
     def message_too_long(self, length: int, limit: int) -> str:
         """The note for a message over the size cap: it asks for a shorter message."""
@@ -90,10 +68,6 @@ class SafetyTexts:
         from assistant.text import sentences
 
         return [s for _, _, s in sentences(text) if self.discourages_care(s)]
-
-    def refusal(self, message: str) -> Refusal | None:
-        """The first refusal rule the message matches, if any."""
-        return next((r for r in self.refusals if any(p.search(message) for p in r.patterns)), None)
 
     def notice(self, level: Level) -> str | None:
         return self.notices.get(level)

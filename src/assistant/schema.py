@@ -140,7 +140,7 @@ class Citation:
 
 @dataclass(frozen=True)
 class ScopeDecision:
-    """What the sources cover of one question: ``decision`` is one of SCOPE_DECISIONS.
+    """What the sources cover of one question: ``decision`` is one of SCOPE_DECISIONS (assistant.scope).
 
     ``uncovered`` names what the sources do not cover (a word or a part of the
     question); ``reason`` says in words why the decision was taken.
@@ -150,6 +150,9 @@ class ScopeDecision:
     reason: str = ""
     uncovered: tuple[str, ...] = ()
     score: float | None = None
+    # What is said with the decision: a refusal's reason, or the line under a partial answer.
+    note: str = ""
+    features: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"decision": self.decision, "reason": self.reason}
@@ -157,6 +160,8 @@ class ScopeDecision:
             out["uncovered"] = list(self.uncovered)
         if self.score is not None:
             out["score"] = round(self.score, 3)
+        if self.note:
+            out["note"] = self.note
         return out
 
 

@@ -173,8 +173,9 @@ def triage_scores(pairs: Sequence[tuple[str, str]]) -> dict[str, float | None]:
 
 
 def abstained_as_expected(expect: str, abstained: bool, refused: bool) -> bool:
-    """``abstain`` needs ``abstained``; ``refuse`` is met by refusing or abstaining."""
-    return abstained if expect == "abstain" else (refused or abstained)
+    """Declined: ``abstain`` and ``refuse`` are each met by abstaining or refusing (the strict
+    share of refusals is ``abstention.refusal_rate``)."""
+    return refused or abstained
 
 
 # --- summaries ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.scope.terms import content_words, specificity, stem
+from assistant.scope.terms import is_content, specificity, stem
 from assistant.text import words
 
 # A subject word is in at least this share of titles and this share of documents.
@@ -91,7 +91,7 @@ def derive_subject(titles: Sequence[str], texts: Sequence[str]) -> Subject:
     in_titles: Counter[str] = Counter()
     order: dict[str, float] = {}
     for title in titles:
-        tokens = [w for w in joined(words(title)) if w in set(content_words(" ".join(joined(words(title)))))]
+        tokens = [w for w in joined(words(title)) if is_content(w)]
         for position, token in enumerate(dict.fromkeys(tokens)):
             in_titles[token] += 1
             order[token] = order.get(token, 0.0) + position / max(1, len(tokens))

@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,8 +38,14 @@ FUNCTION_WORDS = frozenset(
     "on once one only or other our out over own please really right said say says see should so some still such "
     "than that thats the their them then there these they thing things think this those though through to too "
     "under until up us very want was way we well were what whats when where which while who why will with would "
-    "yes yet you your youre".split()
+    "yes yet you your youre "
+    # contractions typed without the apostrophe, whole ("didnt") or split by it ("didn" + "t")
+    "dont doesnt didnt isnt arent wasnt werent wont wouldnt couldnt shouldnt cant hasnt havent hadnt theres "
+    "ive id youve theyre didn isn weren wasn doesn don couldn shouldn wouldn hasn haven hadn aren".split()
 )
+# Words below this specificity are everyday English ("days", "later", "better"): they
+# shape a question but say nothing of what it is about, so scope does not weigh them.
+TOPICAL = 0.08
 
 
 @lru_cache(maxsize=65536)
@@ -63,9 +70,19 @@ def _stemmer():  # noqa: ANN202 - snowballstemmer ships no types
     return snowballstemmer.stemmer("english")
 
 
+def is_content(word: str) -> bool:
+    """Whether a (lower-case) word can carry a topic: not a function word, a number or a single letter."""
+    return len(word) > 1 and not word.isdigit() and word not in FUNCTION_WORDS
+
+
+def is_chatter(word: str) -> bool:
+    """Texting shorthand and stretched words ("lol", "ngl", "sooo"): no English word, no topic."""
+    return (len(word) <= 4 and word not in english_counts()) or re.search(r"(.)\1\1", word) is not None
+
+
 def content_words(text: str) -> list[str]:
-    """The words of ``text`` that can carry its topic: no function words, no numbers, no single letters."""
-    return [w for w in words(text) if len(w) > 1 and not w.isdigit() and w not in FUNCTION_WORDS]
+    """The words of ``text`` that can carry its topic."""
+    return [w for w in words(text) if is_content(w)]
 
 
 @dataclass
