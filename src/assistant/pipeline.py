@@ -39,6 +39,7 @@ from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, 
 from assistant.safety import SafetyTexts, default_texts
 from assistant.schema import Answer, Chunk, Citation, Hit, ScopeDecision, Triage, Turn
 from assistant.scope import CorpusScope, Scope
+from assistant.scope.requests import load_in_background
 from assistant.store import Location, Store, open_served
 from assistant.text import safe_text
 from assistant.triage import Triager, bundled_triager
@@ -212,6 +213,7 @@ class Assistant:
         self.expander = expander or default_expander()
         self.scope = scope or Scope.from_files(threshold=settings.scope_threshold,
                                                is_synonym=self.expander.is_synonym)
+        load_in_background()  # the drug dictionary takes about 2 s to unpickle
         self.answerer = answerer or extractive_answerer(settings)
         if unavailable is None:
             self.reload()

@@ -130,6 +130,13 @@ def _find_drugs():  # noqa: ANN202 - the library ships no types
         return find_drugs
 
 
+def load_in_background() -> threading.Thread:
+    """Start loading the drug dictionary now, so the first question does not wait for it."""
+    thread = threading.Thread(target=_find_drugs, name="drug-dictionary", daemon=True)
+    thread.start()
+    return thread
+
+
 @lru_cache(maxsize=1)
 def default_requests() -> Requests:
     return Requests.from_file()
