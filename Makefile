@@ -34,10 +34,14 @@ browser:
 	  else echo "The browser and network tests need Debian's chromium and strace: sudo apt-get install chromium strace"; exit 1; fi; }
 
 # The test suite, then the eval gate: every suite under evals/ on the bundled
-# corpus (a temporary index), failing on any metric below evals/thresholds.toml.
+# corpus (a temporary index), failing on any metric below evals/thresholds.toml;
+# then each swapped corpus under evals/swapped/ with its own questions.
 test: install browser
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest
 	$(BIN)/assistant eval --corpus corpus --report test-artifacts/eval-report
+	@for dir in evals/swapped/*/; do name=$$(basename $$dir); echo "Swapped corpus: $$name"; \
+	  $(BIN)/assistant eval --corpus $${dir}corpus --evals $$dir --thresholds evals/swapped/thresholds.toml \
+	    --split all --no-plots --report test-artifacts/eval-swapped-$$name || exit 1; done
 
 # Compare retrieval modes side by side (report under evals/reports/).
 eval: index

@@ -1,6 +1,6 @@
 """Cross-validated settings for the patient-wording model, on the tune split only.
 
-    .venv/bin/python benchmarks/finetune_cv.py [--folds 5] [--thresholds 0.38,0.42]
+    .venv/bin/python benchmarks/finetune_cv.py [--folds 5] [--thresholds 0.24,0.28]
         [--lexical-weights 0.1,0.2] [--models bundled,patients]
 
 The default model (assistant.finetune) is trained on the tune split's
@@ -10,7 +10,7 @@ into folds; for each fold a model is trained on the other folds and the
 pipeline is scored on this one. Out-of-scope and conversation tune cases are
 never trained on and are scored in every fold. It prints each
 configuration's mean over the folds for the hybrid mode, beside the bundled
-model as it comes (``bundled``), at each abstain threshold and lexical weight.
+model as it comes (``bundled``), at each scope threshold and lexical weight.
 
 Each fold's model is trained (about 40 s) into a temporary folder, and
 ``assistant eval --corpus`` indexes the bundled corpus for every run; the
@@ -77,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--thresholds", default="0.38,0.42", help="abstain_threshold values to try")
+    parser.add_argument("--thresholds", default="0.24,0.28", help="scope_threshold values to try")
     parser.add_argument("--lexical-weights", default="0.2", help="lexical_weight values to try")
     parser.add_argument("--models", default="bundled,patients", help="which models to score")
     args = parser.parse_args()
@@ -97,7 +97,7 @@ def main() -> None:
                     runs = []
                     for f, (_, evals) in enumerate(folds):
                         model = "all-MiniLM-L6-v2@onnx" if name == "bundled" else models[f]
-                        setting = {"ASSISTANT_ABSTAIN_THRESHOLD": threshold, "ASSISTANT_LEXICAL_WEIGHT": lexical}
+                        setting = {"ASSISTANT_SCOPE_THRESHOLD": threshold, "ASSISTANT_LEXICAL_WEIGHT": lexical}
                         runs.append(run(model, evals, folder / f"r-{threshold}-{lexical}-{name}-{f}", {**env, **setting}))
                     means = [sum(r[m] for r in runs) / len(runs) for m in METRICS]
                     label = f"{name}, t {threshold}, lex {lexical}"

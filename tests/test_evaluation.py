@@ -140,11 +140,21 @@ def test_summarize_answers_and_abstention_on_hand_built_observations() -> None:
     assert details["recall_curve"]["3"] == pytest.approx(2 / 3)
 
 
-def test_abstention_rule_for_refusals() -> None:
+def test_declining_is_abstaining_or_refusing() -> None:
     assert abstained_as_expected("abstain", abstained=True, refused=False)
-    assert not abstained_as_expected("abstain", abstained=False, refused=True)
+    assert abstained_as_expected("abstain", abstained=False, refused=True)
     assert abstained_as_expected("refuse", abstained=True, refused=False)
-    assert abstained_as_expected("refuse", abstained=False, refused=True)
+    assert not abstained_as_expected("refuse", abstained=False, refused=False)
+
+
+def test_refusal_rate_counts_refusals_only() -> None:
+    from assistant.evaluation.metrics import summarize
+    from assistant.evaluation.suites import Case
+
+    cases = [Case(f"r{i}", "s", ("abstention",), "q", expect="refuse") for i in range(2)]
+    obs = [Observation(case=cases[0], answered=True, refused=True), Observation(case=cases[1], answered=True, abstained=True)]
+    metrics, _ = summarize(obs)
+    assert metrics["abstention.recall"] == 1.0 and metrics["abstention.refusal_rate"] == 0.5
 
 
 def test_conversation_cases_are_scored_apart_from_single_turn_ones() -> None:

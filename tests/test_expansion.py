@@ -81,6 +81,9 @@ def test_follow_up_uses_the_previous_user_turn(hashing_settings) -> None:
 
 
 def test_subject_is_stripped_unless_nothing_else_is_left() -> None:
-    expander = default_expander()
-    assert expander.without_subject("does microneedling work on stretch marks") == "does work on stretch marks"
-    assert expander.without_subject("what is microneedling?") == "what is microneedling?"
+    from assistant.scope import Subject
+
+    expander, subject = default_expander(), Subject(("microneedling",), "microneedling", ("micro needling",))
+    assert expander.expand("does micro needling work on stretch marks", subject=subject).startswith("does work on stretch")
+    assert expander.expand("what is microneedling?", subject=subject).startswith("what is microneedling?")
+    assert "microneedling" in expander.expand("does microneedling work on stretch marks")  # no subject given

@@ -80,13 +80,18 @@ def test_fusion_prefers_agreement_and_weights_retrievers() -> None:
     assert HybridRetriever([(Fixed([]), 0.5), (second, 0.5)]).retrieve("q", 1)[0].chunk.chunk_id == "b"
 
 
-def test_bm25_ignores_domain_stopwords() -> None:
+def test_bm25_ranks_by_the_topic_not_the_corpus_subject() -> None:
+    """The subject (in every passage of a real corpus) is left out of the query by scope,
+    so BM25 ranks by the words that differ."""
+    from assistant.scope import Subject
+
     chunks = [
         Chunk("1", "d", "T", "Pain", "Microneedling microneedling microneedling is popular.", 0, 10),
         Chunk("2", "d", "T", "Sun", "Apply sunscreen after microneedling.", 11, 20),
         Chunk("3", "d", "T", "Ice", "A cold compress eases swelling.", 21, 30),
     ]
-    hits = BM25Retriever(chunks).retrieve("sunscreen after microneedling", 2)
+    query = Subject(("microneedling",), "microneedling").strip("sunscreen after microneedling")
+    hits = BM25Retriever(chunks).retrieve(query, 2)
     assert [h.chunk.chunk_id for h in hits] == ["2"]
 
 

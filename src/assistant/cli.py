@@ -29,7 +29,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="assistant", description="Microneedling aftercare assistant.")
+    parser = argparse.ArgumentParser(prog="assistant", description="A cited, safety-first assistant that answers from its source articles.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ingest = sub.add_parser("ingest", help="build or update the index from a corpus folder")
@@ -121,7 +121,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             write_line(line)
         return 0
     if not args.question or not args.question.strip():
-        raise EmptyQuestionError('The question is empty. Example: assistant ask "Is redness normal after microneedling?"')
+        raise EmptyQuestionError('The question is empty. Example: assistant ask "Is redness normal two days after treatment?"')
     answer = Assistant.load(settings, env=os.environ).ask(args.question)
     write_line(dumps(answer.to_dict()) if args.json else terminal_safe(render_text(answer)))
     return 0

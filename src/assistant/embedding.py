@@ -226,7 +226,7 @@ class OnnxEmbedder(Embeddings):
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx"}
 # Texts of different lengths, batched with padding: an export must reproduce torch on them.
 _PROBES = (
-    "Is redness normal two days after microneedling?",
+    "Is redness normal two days after treatment?",
     "I have a fever and pus.",
     "Swelling " * 300,
     "x",

@@ -26,7 +26,7 @@ from langchain_core.embeddings import Embeddings
 from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer
 from assistant.answer import usable as usable_sentence
 from assistant.config import Settings
-from assistant.chunking import embedding_text, sentence_texts
+from assistant.chunking import sentence_texts
 from assistant.corpus import is_stale
 from assistant.derived import Derived, load_or_build
 from assistant.embedding import load_embedder
@@ -397,7 +397,7 @@ class Assistant:
         """Triage first, then the scope decision (a refusal, or what retrieval found covers):
         a finished Answer, or what the answerer needs."""
         if not isinstance(question, str) or not question.strip():
-            raise EmptyQuestionError("The question is empty. Type a question about your skin after microneedling.")
+            raise EmptyQuestionError("The question is empty. Type a question about your skin.")
         index = self.index  # one snapshot for the whole question
         # Triage reads every character that was sent, as sent: its own normalisation
         # undoes invisible and look-alike characters, which safe_text would split words on.

@@ -48,17 +48,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TITLE = "Microneedling aftercare questions"
+# The chat names what its corpus is about: the subject read from the documents
+# (assistant.scope.subject), or TREATMENT when an index records none.
+TITLE = "Questions about {subject}"
+TREATMENT = "your treatment"
 GENERIC_ERROR = "Something went wrong; please try again."
 DEGRADED_STATUS = ("The knowledge base is unavailable: answers show escalation notices only, "
                    "until the operator fixes the index.")
-EMPTY_PROMPT = "Please type your question first, for example: “Is redness normal two days after microneedling?”"
+EMPTY_PROMPT = "Please type your question first, for example: “Is redness normal two days after treatment?”"
 TIER_LABELS = {"emergency": "Emergency: get help now", "urgent": "Urgent: get checked by a professional today"}
 EXAMPLES = (
-    "Is it normal to be red and swollen two days after microneedling?",
-    "I got pimples after microneedling. How long do they last?",
-    "What are the signs of an infection after microneedling?",
-    "When can I wear makeup again after microneedling?",
+    "Is it normal to be red and swollen two days after my {subject}?",
+    "I got pimples after my {subject}. How long do they last?",
+    "What are the signs of an infection after my {subject}?",
+    "When can I wear makeup again after my {subject}?",
 )
 STREAM_DELAY_S = 0.06  # between sentences: fast, but visibly progressive
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -499,10 +502,13 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr
     ask_example.__annotations__["selection"] = gr.SelectData
     on_like.__annotations__["data"] = gr.LikeData
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    subject = assistant.index.scope.subject.name if assistant.index is not None else ""
+    title = TITLE.format(subject=subject or TREATMENT)
+    examples = [q.format(subject=subject or "treatment").replace("my treatment", "treatment") for q in EXAMPLES]
+    with gr.Blocks(title=title, analytics_enabled=False) as demo:
         session = gr.State(Session())
         gr.HTML(
-            f'<header class="mn-header"><h1>{esc(TITLE)}</h1><p>{esc(assistant.texts.disclaimer)} '
+            f'<header class="mn-header"><h1>{esc(title)}</h1><p>{esc(assistant.texts.disclaimer)} '
             "Each number in an answer, like [1], links to the passage it quotes.</p></header>"
         )
         chatbot = gr.Chatbot(
@@ -517,8 +523,8 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr
             allow_tags=False,
             group_consecutive_messages=False,
             feedback_options=("Like", "Dislike") if feedback else None,
-            placeholder="Ask about redness, swelling, pimples, pain or other reactions after microneedling.",
-            examples=[{"text": q} for q in EXAMPLES],
+            placeholder="Ask about redness, swelling, pimples, pain or other reactions after treatment.",
+            examples=[{"text": q} for q in examples],
         )
         with gr.Group(visible=False, elem_id="mn-feedback") as feedback_panel:
             feedback_title = gr.Markdown("")

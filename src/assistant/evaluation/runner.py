@@ -49,7 +49,7 @@ def _extractive(settings: Settings) -> Answerer:
 
 ANSWERERS: dict[str, Callable[[Settings], Answerer]] = {"extractive": _extractive}
 LLM_PREFIXES = ("ollama:", "openai:", "hf:")  # built by assistant.llm.make_answerer
-WARM_UP_QUESTION = "Is redness normal after microneedling?"
+WARM_UP_QUESTION = "Is redness normal after treatment?"
 MAX_QUERY_CHARS = 2000  # as the pipeline cuts a query, for an Assistant without retrieval_query()
 Progress = Callable[[str], None]
 
