@@ -347,7 +347,8 @@ def test_the_shipped_thresholds_are_the_real_targets() -> None:
     assert hybrid["answers.coverage"].min == 0.90
     assert hybrid["answers.citation_precision"].min == 1.0
     assert hybrid["answers.citation_validity"].min == 1.0
-    assert hybrid["abstention.recall"].min == 0.90
+    assert hybrid["abstention.recall"].min == 0.95
+    assert hybrid["abstention.refusal_rate"].min == 0.95 and hybrid["abstention.false_refusal"].max == 0.0
     assert hybrid["abstention.false_abstention"].max == 0.05
     assert hybrid["triage.recall.emergency"].min == hybrid["triage.recall.urgent"].min == 1.0
     assert hybrid["triage.under_triage"].max == 0.0

@@ -51,9 +51,9 @@ def test_pimples_question_cites_the_pimples_article(real_assistant: Assistant) -
 
 def test_out_of_scope_abstains(real_assistant: Assistant) -> None:
     answer = real_assistant.ask("best pizza in Toronto")
-    assert answer.abstained
+    assert answer.abstained and answer.scope.decision == "not covered"
     assert answer.citations == ()
-    assert answer.answer == real_assistant.texts.abstention
+    assert answer.answer.startswith("My sources do not cover “pizza”") and "microneedling" in answer.answer
 
 
 def test_throat_swelling_is_an_emergency(real_assistant: Assistant) -> None:
@@ -79,7 +79,7 @@ def test_every_citation_is_a_corpus_passage_and_every_sentence_is_verbatim(real_
     answered = 0
     for question in _questions():
         answer = real_assistant.ask(question)
-        if answer.abstained:
+        if answer.abstained or answer.refused:
             continue
         answered += 1
         assert_grounded(answer)

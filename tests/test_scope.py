@@ -197,9 +197,9 @@ def test_in_scope_questions_are_answered(real_assistant) -> None:
 
 @pytest.mark.integration
 def test_a_two_part_question_gets_the_covered_part_and_a_plain_statement(real_assistant) -> None:
-    answer = real_assistant.ask("is redness normal after microneedling and will my insurance pay for it")
+    answer = real_assistant.ask("is redness normal after microneedling and can i put minoxidil on my scalp after")
     assert answer.scope.decision == "partial" and answer.citations
-    assert "insurance" in answer.scope.note and "insurance" in answer.scope.uncovered
+    assert "minoxidil" in answer.scope.note and "minoxidil" in answer.scope.uncovered
     assert answer.to_dict()["scope"]["note"] == answer.scope.note
 
 

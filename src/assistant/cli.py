@@ -213,6 +213,8 @@ def render_text(answer: Answer) -> str:
     if answer.notice:
         parts += [f"!! {answer.notice}", ""]
     parts.append(answer.answer)
+    if answer.scope is not None and answer.scope.decision == "partial" and answer.scope.note:
+        parts += ["", answer.scope.note]  # the part of the question the sources do not cover
     if answer.citations:
         parts += ["", "Sources:"]
         for c in answer.citations:

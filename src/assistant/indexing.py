@@ -86,6 +86,7 @@ class IngestReport:
     corpus_version: str
     skipped: tuple[Skipped, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()
+    subject: str = ""  # what the corpus is about, read from its documents
 
     def summary(self) -> str:
         lines = [
@@ -93,6 +94,8 @@ class IngestReport:
             f"({self.added} embedded, {self.deleted} removed, {self.unchanged} unchanged"
             f"{', full rebuild' if self.rebuilt else ''}) in {self.seconds:.1f} s. "
             f"Corpus version {self.corpus_version}."
+            + (f" Subject, from the documents: {self.subject}." if self.subject else
+               " No subject could be read from the titles: questions are judged on the passages' words alone.")
         ]
         lines += [f"Skipped {s.path}: {s.reason}" for s in self.skipped]
         lines += [f"Warning: {w}" for w in self.warnings]
@@ -183,6 +186,7 @@ def ingest(
     plan = plan or make_plan(settings, location)
     old = location.manifest()
     served = location.current()
+    subject = derive_subject([d.title for d in plan.docs], [d.text for d in plan.docs])
     if plan.is_noop and served is not None:
         version = str(old.get("corpus_version"))
     else:
@@ -222,8 +226,7 @@ def ingest(
                     "documents": doc_info,
                     "passages": plan.passages,
                     # What the corpus is about, read from its documents (assistant.scope.subject).
-                    "scope": {"subject": derive_subject([d.title for d in plan.docs],
-                                                        [d.text for d in plan.docs]).to_dict()},
+                    "scope": {"subject": subject.to_dict()},
                 },
             )
         except BaseException as exc:
@@ -244,6 +247,7 @@ def ingest(
         corpus_version=version,
         skipped=plan.skipped,
         warnings=plan.warnings,
+        subject=subject.name,
     )
 
 

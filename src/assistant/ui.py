@@ -221,6 +221,8 @@ def render_answer(
     body = render_body(units if done else units[:shown], prefix, {c.n for c in answer.citations})
     if not done:
         return f'<div class="mn-answer" id="{prefix}">{notice}{body}<p class="mn-pending">…</p></div>'
+    if answer.scope is not None and answer.scope.decision == "partial" and answer.scope.note:
+        body += f'<p class="mn-uncovered">{esc(answer.scope.note)}</p>'  # what the sources do not cover
     return (
         f'<div class="mn-answer" id="{prefix}">{notice}{body}{render_sources(answer.citations, prefix, documents or {})}'
         f'<p class="mn-disclaimer">{esc(disclaimer)}</p>'
