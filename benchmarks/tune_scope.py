@@ -33,7 +33,8 @@ from assistant.config import DATA_DIR, Settings  # noqa: E402
 from assistant.scope.answerable import FEATURES  # noqa: E402
 
 EVALS = ROOT / "evals"
-BUNDLED_SUITES = ("questions", "out_of_scope", "scope_blind_a_in", "scope_blind_a_out", "scope_blind_b_in", "scope_blind_b_out")
+BUNDLED_SUITES = ("questions", "out_of_scope", "scope_blind_a_in", "scope_blind_a_out", "scope_blind_b_in",
+                  "scope_blind_b_out", "scope_blind_c_in", "scope_blind_c_out")
 MAX_FALSE = 0.04  # below the 0.05 target, so a new corpus has some room
 
 

@@ -151,22 +151,6 @@ def semantic_triager(triager: Triager, encode: Callable[[list[str]], np.ndarray]
         return triager
 
 
-def corpus_scope(manifest: Mapping[str, Any], derived: Derived) -> CorpusScope:
-    """What an index covers: the subject its manifest records, and the words of its passages."""
-    vocabulary = derived.bm25.vocabulary
-    per_row = np.diff(derived.bm25.matrix.indptr)
-    per_word = {word: int(per_row[row]) for word, row in vocabulary.items()}
-
-    def titles_and_texts() -> tuple[list[str], list[str]]:
-        docs = manifest.get("documents", {})
-        texts: dict[str, list[str]] = {}
-        for chunk in derived.chunks:
-            texts.setdefault(chunk.doc_id, []).append(chunk.text)
-        return ([str(docs.get(d, {}).get("title", "")) for d in texts], [" ".join(t) for t in texts.values()])
-
-    return CorpusScope.of(manifest, per_word, len(derived.chunks), titles_and_texts)
-
-
 @lru_cache(maxsize=4096)
 def _sentences_of(chunk: Chunk) -> tuple[str, ...]:
     return tuple(sentence_texts(chunk))
@@ -331,7 +315,7 @@ class Assistant:
             "dense": DenseRetriever(store.search, self._encode, chunks, derived.sentence_vectors,
                                     self.settings.sentence_weight),
         }
-        scope = corpus_scope(manifest, derived)
+        scope = CorpusScope.of_index(manifest, derived)
         # The corpus's words are embedded now, not on the first question (and not through the query cache).
         scope.prepare(lambda texts: np.asarray(self.embedder.embed_documents(list(texts)), dtype=np.float32))
         lexical = self.settings.lexical_weight

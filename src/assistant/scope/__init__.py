@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from assistant.scope.answerable import QuestionWords, Weights, features, questio
 from assistant.scope.requests import Requests
 from assistant.scope.subject import Subject, derive_subject
 from assistant.scope.terms import TOPICAL, CorpusTerms, is_content, specificity
+
+if TYPE_CHECKING:
+    from assistant.derived import Derived
 
 __all__ = ["CorpusScope", "Scope", "Subject", "derive_subject"]
 
@@ -72,6 +75,21 @@ class CorpusScope:
         topical = [w for w in passages_per_word if len(w) > 2 and is_content(w) and specificity(w) >= TOPICAL]
         topical.sort(key=lambda w: (-passages_per_word[w], w))
         return cls(subject, CorpusTerms.from_vocabulary(passages_per_word, passages), tuple(topical[:MAX_VOCABULARY]))
+
+    @classmethod
+    def of_index(cls, manifest: Mapping[str, Any], derived: Derived) -> CorpusScope:
+        """What one index generation covers: its manifest's subject, its BM25 vocabulary."""
+        per_row = np.diff(derived.bm25.matrix.indptr)
+        per_word = {word: int(per_row[row]) for word, row in derived.bm25.vocabulary.items()}
+
+        def titles_and_texts() -> tuple[list[str], list[str]]:
+            docs = manifest.get("documents", {})
+            texts: dict[str, list[str]] = {}
+            for chunk in derived.chunks:
+                texts.setdefault(chunk.doc_id, []).append(chunk.text)
+            return [str(docs.get(d, {}).get("title", "")) for d in texts], [" ".join(t) for t in texts.values()]
+
+        return cls.of(manifest, per_word, len(derived.chunks), titles_and_texts)
 
     def prepare(self, encode: Encode) -> None:
         """Embed the corpus's words once (a second or two for a few thousand words)."""
