@@ -34,8 +34,8 @@ from assistant.scope.answerable import FEATURES  # noqa: E402
 
 EVALS = ROOT / "evals"
 BUNDLED_SUITES = ("questions", "out_of_scope", "scope_blind_a_in", "scope_blind_a_out", "scope_blind_b_in",
-                  "scope_blind_b_out", "scope_blind_c_in", "scope_blind_c_out")
-MAX_FALSE = 0.04  # below the 0.05 target, so a new corpus has some room
+                  "scope_blind_b_out", "scope_blind_c_in", "scope_blind_c_out", "scope_blind_d_in", "scope_blind_d_out")
+MAX_FALSE = 0.03  # the subject-slot rule adds about 0.01 on the tune data; 0.05 is the target
 
 
 def tune_cases(path: Path) -> list[dict]:

@@ -127,6 +127,19 @@ def test_no_code_or_data_file_names_the_subject() -> None:
     assert named == []
 
 
+def test_the_subjects_slot_comes_from_the_documents() -> None:
+    """Filler leaflets say "after filler": a question with another word in that slot is about something else."""
+    texts = ["Swelling after filler is normal.", "Bruising after filler fades.", "After lip filler, avoid heat.",
+             "Filler can cause lumps after a day or two."]
+    subject = derive_subject(["Normal after filler", "Filler aftercare"], texts)
+    assert subject.terms == ("filler",) and "after" in subject.before
+    tokens = "is swelling normal after microneedling".split()
+    assert 4 in subject.in_its_slot(tokens, lambda w: False)  # "microneedling", where "filler" would be
+    assert 3 in subject.in_its_slot("after the lip microneedling".split(), lambda w: w == "lip")
+    assert 3 not in subject.in_its_slot("after the lip microneedling".split(), lambda w: False)
+    assert Subject.from_dict(subject.to_dict()) == subject
+
+
 def test_subject_strip_takes_every_spelling() -> None:
     subject = Subject(("microneedling",), "microneedling", ("micro needling",))
     assert subject.strip("micro-needling and Microneedling, micro needling") == "and ,"

@@ -69,7 +69,7 @@ class Settings:
     k: int = 5
     chunk_size: int = 700
     # The probability (assistant.scope) from which the sources are taken to answer a question.
-    scope_threshold: float = 0.20
+    scope_threshold: float = 0.18
     max_sentences: int = 4
     near_duplicate: float = 0.75
     diversity: float = 0.5

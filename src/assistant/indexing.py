@@ -38,7 +38,7 @@ BATCH = 32
 # Documents sharing this much of their sentences are reported (not skipped):
 # an editor may have saved the same article twice under different names.
 NEAR_DUPLICATE_DOCS = 0.8
-SCHEMA_VERSION = 4  # bump when chunking, sentence splitting or the manifest changes: forces a rebuild (4: scope.subject)
+SCHEMA_VERSION = 5  # bump when chunking, sentence splitting or the manifest changes: forces a rebuild (5: the subject slot)
 
 
 @dataclass(frozen=True)

@@ -432,7 +432,7 @@ class Assistant:
         decision = self.decide(message, evidence, index)
         if decision.decision == "not covered":
             nearest = hits[0].chunk.section if hits else None
-            closeness = float(decision.features.get("dense", 0.0))
+            closeness = max((float(c.vector @ evidence.query_vector) for c in evidence.candidates), default=0.0)
             return Answer(notice=notice, answer=self.scope.not_covered_text(decision, index.scope, nearest, closeness),
                           triage=triage, abstained=True, corpus_version=version, answerer="scope", scope=decision)
         return index, triage, evidence, decision

@@ -16,6 +16,7 @@ manifest), so swapping the articles for another procedure's moves the scope
 with them. Triage runs before all of this and its notice is never changed here.
 
 >>> from assistant.scope.terms import TOPICAL, CorpusTerms, is_content, specificity
+from assistant.text import words
 >>> corpus = CorpusScope(Subject(("microneedling",), "microneedling"), CorpusTerms.from_vocabulary({"redness": 2}, 4))
 >>> Scope.from_files().refusal("can i double my amoxicillin?").decision
 'refuse'
@@ -37,6 +38,7 @@ from assistant.scope.answerable import QuestionWords, Weights, features, questio
 from assistant.scope.requests import Requests
 from assistant.scope.subject import Subject, derive_subject
 from assistant.scope.terms import TOPICAL, CorpusTerms, is_content, specificity
+from assistant.text import words
 
 if TYPE_CHECKING:
     from assistant.derived import Derived
@@ -49,6 +51,8 @@ PART_UNKNOWN = 0.5
 # The nearest section is named only when the closest sentence is at least this close.
 NEAREST_MIN = 0.3
 MAX_NAMED_WORDS = 3
+# A word in the subject's slot counts as another procedure from this specificity ("shaving" does not).
+OTHER_SUBJECT_SPECIFICITY = 0.35
 
 
 # At most this many of a corpus's words (the most used first) are embedded to tell
@@ -157,6 +161,10 @@ class Scope:
         """``answer``, ``partial`` or ``not covered`` for ``message``, from the retrieved ``sentences``
         and each one's cosine ``dense`` with the query (``encode`` embeds words)."""
         whole = self.words(message, corpus)
+        other = self.other_subject(message, whole, corpus)
+        if other:
+            return ScopeDecision("not covered", reason=f"asks about {_named([other])}; the sources are about "
+                                 f"{corpus.subject.name}", uncovered=(other,))
         related = corpus.relatedness(whole.foreign, encode)
         found = features(whole, sentences, dense, related)
         score = self.weights.probability(found)
@@ -177,6 +185,16 @@ class Scope:
         reason = (f"names {_named(whole.foreign)}, which no source mentions" if whole.foreign
                   else "the retrieved sentences do not answer it")
         return ScopeDecision("not covered", reason=reason, uncovered=whole.foreign, score=score, features=found)
+
+    def other_subject(self, message: str, question: QuestionWords, corpus: CorpusScope) -> str:
+        """A specific word no passage uses, standing where the corpus's subject would
+        ("is swelling normal after microneedling" asked of filler leaflets): the question is
+        about another procedure. Empty when there is none."""
+        tokens = corpus.terms.joined(words(message))
+        for i in corpus.subject.in_its_slot(tokens, corpus.terms.knows):
+            if tokens[i] in question.foreign and specificity(tokens[i]) >= OTHER_SUBJECT_SPECIFICITY:
+                return tokens[i]
+        return ""
 
     def parts(self, message: str) -> list[str]:
         """``message`` cut where it starts asking something else."""

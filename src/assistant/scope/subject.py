@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,14 @@ IN_DOCUMENTS = 0.8
 MIN_SPECIFICITY = 0.12
 
 
+# A word that stands before (or after) the subject in this share of its uses, and at least
+# this often, marks the subject's slot. Tuned on the tune data (benchmarks/tune_scope.py).
+SLOT_SHARE = 0.15
+SLOT_MIN = 2
+# Closed-class words skipped between a slot word and the subject ("after a chemical peel").
+DETERMINERS = frozenset("a an the my your his her our their this that these those any each every some".split())
+
+
 @dataclass(frozen=True)
 class Subject:
     """The corpus's own subject: its words (lower case, as the passages write them) and
@@ -43,14 +51,40 @@ class Subject:
     terms: tuple[str, ...] = ()
     name: str = ""
     forms: tuple[str, ...] = ()
+    # The words the documents put just before and just after the subject far more than
+    # elsewhere ("after microneedling", "microneedling session"): its slot in a sentence.
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"terms": list(self.terms), "name": self.name, "forms": list(self.forms)}
+        return {"terms": list(self.terms), "name": self.name, "forms": list(self.forms),
+                "before": list(self.before), "after": list(self.after)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Subject:
         data = data or {}
-        return cls(tuple(data.get("terms", ())), str(data.get("name", "")), tuple(data.get("forms", ())))
+        return cls(tuple(data.get("terms", ())), str(data.get("name", "")), tuple(data.get("forms", ())),
+                   tuple(data.get("before", ())), tuple(data.get("after", ())))
+
+    def in_its_slot(self, tokens: Sequence[str], known: Callable[[str], bool]) -> list[int]:
+        """Where ``tokens`` put a word in the subject's slot ("swelling after [microneedling]" in a
+        corpus that says "after filler"): a determiner and one word ``known`` to the passages
+        ("after lip filler") may come between."""
+        if not (self.before or self.after):
+            return []
+        def skip_determiners(k: int) -> int:
+            while k >= 0 and tokens[k] in DETERMINERS:
+                k -= 1
+            return k
+
+        found = []
+        for i in range(len(tokens)):
+            k = skip_determiners(i - 1)
+            if k >= 1 and tokens[k] not in self.before and known(tokens[k]):
+                k = skip_determiners(k - 1)
+            if (k >= 0 and tokens[k] in self.before) or (i + 1 < len(tokens) and tokens[i + 1] in self.after):
+                found.append(i)
+        return found
 
     def is_subject(self, word: str) -> bool:
         return stem(word) in {stem(t) for t in self.terms}
@@ -107,7 +141,35 @@ def derive_subject(titles: Sequence[str], texts: Sequence[str]) -> Subject:
             for match in re.finditer(rf"\b{_split_pattern(w)}\b", text.lower()):
                 forms.setdefault(w, set()).add(re.sub(r"[\s-]+", " ", match.group(0)))
     spelt = sorted({f for w in chosen for f in forms.get(w, ()) if f != w})
-    return Subject(tuple(chosen), " ".join(chosen), tuple(spelt))
+    before, after = _slot([joined(words(t)) for t in (*titles, *texts)], chosen)
+    return Subject(tuple(chosen), " ".join(chosen), tuple(spelt), before, after)
+
+
+def _slot(documents: Sequence[Sequence[str]], chosen: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The words that stand before the subject's first word and after its last in at least
+    SLOT_SHARE of their uses (and SLOT_MIN times); determiners between are skipped."""
+    if not chosen:
+        return (), ()
+    first, last = chosen[0], chosen[-1]
+    before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    uses: Counter[str] = Counter()
+    for tokens in documents:
+        uses.update(tokens)
+        for i, token in enumerate(tokens):
+            if token == first and i > 0:
+                k = i - 1
+                while k > 0 and tokens[k] in DETERMINERS:
+                    k -= 1
+                before[tokens[k]] += 1
+            if token == last and i + 1 < len(tokens):
+                after[tokens[i + 1]] += 1
+
+    def kept(counts: Counter[str]) -> tuple[str, ...]:
+        return tuple(sorted(w for w, n in counts.items() if n >= SLOT_MIN and n / uses[w] >= SLOT_SHARE
+                            and w not in chosen and w not in DETERMINERS))
+
+    return kept(before), kept(after)
 
 
 def _split_pattern(word: str) -> str:
