@@ -955,6 +955,9 @@ def table(results: dict[str, Any]) -> str:
         add("warm ask p50 / p95, ms", f"{w['ask']['p50_ms']} / {w['ask']['p95_ms']}", f"{w['questions']} test questions x {w['rounds']}")
         add("embed_query p50 / p95, ms", f"{w['embed_query']['p50_ms']} / {w['embed_query']['p95_ms']}")
         add("ratio ask / embed (p50)", w["ratio_p50"], "target <= 2x; <= 2.5x with semantic triage (on)")
+        if "scope" in w:
+            add("scope p50 / p95, ms", f'{w["scope"]["p50_ms"]} / {w["scope"]["p95_ms"]}',
+                f'ratio to embed_query {w["scope_ratio_p50"]} / {w["scope_ratio_p95"]}; target <= 2x')
         add("  stages p50, ms", ", ".join(f"{k} {v}" for k, v in w["stages_p50_ms"].items()))
     if get("triage", "messages"):
         t = results["triage"]

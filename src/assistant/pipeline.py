@@ -394,10 +394,10 @@ class Assistant:
         except Exception:  # noqa: BLE001 - triage must still run, and the notice reach the user
             log.exception("building the retrieval query failed")
             query = None
-        # The retrieval query is embedded with triage's sentences, in one encoder batch.
-        # ... and so are the question's words that no passage uses, which scope weighs.
-        foreign = self.scope.words(message[:MAX_QUERY_CHARS], index.scope).foreign if index is not None else ()
-        triage = self.triager.assess(question, history, also_encode=((query,) if query else ()) + tuple(foreign))
+        # The retrieval query is embedded with triage's sentences, in one encoder batch. (The words
+        # scope weighs are not: padded to a sentence's length in that batch they cost more than
+        # a small batch of their own.)
+        triage = self.triager.assess(question, history, also_encode=(query,) if query else ())
         if query is None:
             return Answer(notice=self.texts.notice_for(triage), answer=self.texts.unavailable, triage=triage,
                           abstained=True, corpus_version=None, answerer="error",
