@@ -179,7 +179,6 @@ def test_parts_of_a_two_part_question() -> None:
     "question",
     [
         "how do i get a red wine stain out of a shirt",
-        "my dog keeps licking a sore on his paw",
         "can i use minoxidil with microneedling for hair loss",
         "how do i reset my router",
     ],
@@ -240,3 +239,15 @@ def test_a_swapped_corpus_moves_the_scope(tmp_path: Path, real_embedder) -> None
     assert "chemical peel" in declined.answer
     answered = assistant.ask("how long does the peeling last after my peel")
     assert not answered.abstained and answered.citations
+
+
+def test_the_scope_docstrings_hold() -> None:
+    import doctest
+
+    import assistant.scope
+    import assistant.scope.requests
+    import assistant.scope.subject
+    import assistant.scope.terms
+
+    for module in (assistant.scope, assistant.scope.requests, assistant.scope.subject, assistant.scope.terms):
+        assert doctest.testmod(module).failed == 0, module.__name__

@@ -15,11 +15,12 @@ What a corpus is about comes from the corpus (``subject``, kept in the index
 manifest), so swapping the articles for another procedure's moves the scope
 with them. Triage runs before all of this and its notice is never changed here.
 
->>> from assistant.scope.terms import TOPICAL, CorpusTerms, is_content, specificity
-from assistant.text import words
->>> corpus = CorpusScope(Subject(("microneedling",), "microneedling"), CorpusTerms.from_vocabulary({"redness": 2}, 4))
->>> Scope.from_files().refusal("can i double my amoxicillin?").decision
+>>> scope = Scope.from_files()
+>>> scope.refusal("can i double my amoxicillin?").decision
 'refuse'
+>>> corpus = CorpusScope(Subject(("microneedling",), "microneedling"), CorpusTerms.from_vocabulary({"redness": 2, "normal": 3}, 4))
+>>> scope.words("is the redness normal after microneedling, or is it my router", corpus).unknown
+('router',)
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ MAX_NAMED_WORDS = 3
 OTHER_SUBJECT_SPECIFICITY = 0.35
 
 
-# At most this many of a corpus's words (the most used first) are embedded to tell
-# how close a question's unknown word comes to what the passages say.
-MAX_VOCABULARY = 20_000
+# At most this many of a corpus's words (the most used first) are embedded, at each
+# start, to tell how close a question's unknown word comes to what the passages say.
+MAX_VOCABULARY = 5_000
 Encode = Callable[[Sequence[str]], np.ndarray]
 
 
@@ -96,7 +97,7 @@ class CorpusScope:
         return cls.of(manifest, per_word, len(derived.chunks), titles_and_texts)
 
     def prepare(self, encode: Encode) -> None:
-        """Embed the corpus's words once (a second or two for a few thousand words)."""
+        """Embed the corpus's words once (one to two seconds for the bundled corpus's 733)."""
         if self._vectors is None:
             self._vectors = encode(list(self.vocabulary)) if self.vocabulary else np.zeros((0, 1), np.float32)
 
