@@ -39,7 +39,7 @@ browser:
 test: install browser
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest
 	$(BIN)/assistant eval --corpus corpus --report test-artifacts/eval-report
-	@for dir in evals/swapped/*/; do name=$$(basename $$dir); echo "Swapped corpus: $$name"; \
+	@for dir in evals/swapped/*/; do [ -d "$${dir}corpus" ] || continue; name=$$(basename $$dir); echo "Swapped corpus: $$name"; \
 	  $(BIN)/assistant eval --corpus $${dir}corpus --evals $$dir --thresholds evals/swapped/thresholds.toml \
 	    --split all --no-plots --report test-artifacts/eval-swapped-$$name || exit 1; done
 

@@ -251,3 +251,68 @@ def test_the_scope_docstrings_hold() -> None:
 
     for module in (assistant.scope, assistant.scope.requests, assistant.scope.subject, assistant.scope.terms):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+# -- found on review: edge cases -------------------------------------------------------
+
+def test_stemming_is_safe_across_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.scope.terms import stem
+
+    vocabulary = [f"{w}{s}" for w in ("member", "reserve", "infect", "swell", "irritat", "redden", "scar")
+                  for s in ("", "s", "ing", "ed", "ation", "ness", "ful", "ly")]
+    stem.cache_clear()
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(stem, vocabulary * 20))
+    stem.cache_clear()
+    assert together == [stem(w) for w in vocabulary * 20]
+
+
+def test_review_found_false_refusals_are_gone() -> None:
+    earlier = "I'm on doxycycline for a spot."
+    assert REQUESTS.match("how many days does the redness last?", earlier) is None
+    assert REQUESTS.match("Can you check if I understood the aftercare right?") is None
+
+
+def test_refusal_patterns_have_no_unbounded_gaps() -> None:
+    """A long message must not make a pattern backtrack for minutes: every gap is bounded."""
+    for kind in REQUESTS.kinds:
+        for pattern in kind.patterns:
+            assert ".*" not in pattern.pattern and "[^?]*" not in pattern.pattern, (kind.name, pattern.pattern)
+
+
+def test_parts_do_not_return_the_words_between_them() -> None:
+    parts = Scope.from_files().parts("is redness normal as well as how long it lasts, by the way any tips")
+    assert "as well as" not in parts and "by the way" not in parts
+
+
+def test_a_single_document_has_no_subject() -> None:
+    assert derive_subject(["Signs of a bad reaction after microneedling"], ["Some text."]) == Subject()
+
+
+def test_only_english_topic_words_are_said_back() -> None:
+    from assistant.scope import nameable, unsayable
+
+    private = unsayable("I'm Jane Smithson, jane.smithson@gmail.com. Minoxidil after my session?")
+    assert {"jane", "smithson", "gmail"} <= private and "minoxidil" not in private
+    assert nameable("minoxidil", private) and not nameable("smithson", private) and not nameable("the")
+
+
+@pytest.mark.integration
+def test_a_message_naming_nothing_is_not_answered(real_assistant) -> None:
+    for message in ("???", "ok", "Привет, это нормально?"):
+        answer = real_assistant.ask(message)
+        assert answer.abstained and answer.citations == (), message
+    from assistant.schema import Turn
+
+    follow_up = real_assistant.ask("so what should i do", [Turn("user", "i have chills tonight, had microneedling today"),
+                                                          Turn("assistant", "...")])
+    assert not follow_up.abstained and follow_up.triage.level == "urgent"
+
+
+@pytest.mark.integration
+def test_under_a_red_flag_the_decline_repeats_none_of_the_users_words(real_assistant) -> None:
+    answer = real_assistant.ask("I have a fever and pus. Also how do i reset my router")
+    assert answer.triage.level == "urgent" and answer.notice == real_assistant.texts.notice_for(answer.triage)
+    assert "router" not in answer.answer and (answer.scope.decision != "partial")

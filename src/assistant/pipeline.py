@@ -390,7 +390,7 @@ class Assistant:
         # and an emergency ten exchanges ago must still be read.
         clean_history = [Turn(t.role, safe_text(t.content)) for t in cap_history(history)]
         try:
-            query: str | None = self.retrieval_query(message, clean_history)
+            query: str | None = self.retrieval_query(message, clean_history, index)
         except Exception:  # noqa: BLE001 - triage must still run, and the notice reach the user
             log.exception("building the retrieval query failed")
             query = None
@@ -411,7 +411,11 @@ class Assistant:
             return too_long
         # "how many mg should I take?" is about the medicine the exchange before it named.
         earlier = " ".join(t.content[:MAX_QUERY_CHARS] for t in history[-2:])
-        refusal = self.scope.refusal(message, earlier)
+        try:
+            refusal = self.scope.refusal(message[:MAX_QUERY_CHARS], earlier)
+        except Exception:  # noqa: BLE001 - the notice must still reach the user
+            log.exception("the refusal check failed")
+            refusal = None
         if refusal is not None:
             return Answer(notice=notice, answer=refusal.note, triage=triage, abstained=False, refused=True,
                           corpus_version=version, answerer="refusal", extra={"refusal": refusal.reason},
@@ -429,20 +433,29 @@ class Assistant:
                           extra={"error": "knowledge base unavailable"})
         hits = self.collapse(found, index)[: self.settings.k]
         evidence = self._evidence(query, hits, index)
-        decision = self.decide(message, evidence, index)
+        try:
+            decision = self.decide(message, evidence, index, self.follow_up_context(message, history),
+                                   quiet=triage.level != "none")
+        except Exception:  # noqa: BLE001 - the notice must still reach the user; the sources are quoted as before
+            log.exception("the scope decision failed")
+            decision = ScopeDecision("answer", reason="the scope check failed; answered from the retrieved sentences")
         if decision.decision == "not covered":
-            nearest = hits[0].chunk.section if hits else None
-            closeness = max((float(c.vector @ evidence.query_vector) for c in evidence.candidates), default=0.0)
+            best = max(evidence.candidates, key=lambda c: float(c.vector @ evidence.query_vector), default=None)
+            nearest = best.chunk.section if best is not None else None
+            closeness = float(best.vector @ evidence.query_vector) if best is not None else 0.0
             return Answer(notice=notice, answer=self.scope.not_covered_text(decision, index.scope, nearest, closeness),
                           triage=triage, abstained=True, corpus_version=version, answerer="scope", scope=decision)
         return index, triage, evidence, decision
 
-    def decide(self, message: str, evidence: Evidence, index: LoadedIndex) -> ScopeDecision:
-        """The scope decision for a question and what retrieval found for it."""
+    def decide(self, message: str, evidence: Evidence, index: LoadedIndex, context: Sequence[str] = (),
+               quiet: bool = False) -> ScopeDecision:
+        """The scope decision for a question and what retrieval found for it (``context``: the
+        earlier turn a follow-up leans on; ``quiet``: a red flag was found, so the reply names none
+        of the user's words and answers no question in part)."""
         usable = [c for c in evidence.candidates if usable_sentence(c.text)]
         dense = [float(c.vector @ evidence.query_vector) for c in usable]
         return self.scope.decide(message[:MAX_QUERY_CHARS], index.scope, [c.text for c in usable], dense,
-                                 self._encode.many)
+                                 self._encode.many, context=" ".join(context), quiet=quiet)
 
     def size_note(self, question: str, triage: Triage, notice: str | None, version: str | None) -> Answer | None:
         """For a message over MAX_MESSAGE_CHARS: a note asking for a shorter one, never a silent cut.
@@ -486,12 +499,13 @@ class Assistant:
             return previous[-1:]
         return []
 
-    def retrieval_query(self, question: str, history: Sequence[Turn] = ()) -> str:
+    def retrieval_query(self, question: str, history: Sequence[Turn] = (), index: LoadedIndex | None = None) -> str:
         """What retrieval searches for: the contextual question plus the domain terms of
         the expansion lexicon. Sentences are scored against it too (measured on the
         tune split: scoring against the unexpanded question lost 13 points of coverage)."""
         question = question.strip()[:MAX_QUERY_CHARS]
-        subject = self.index.scope.subject if self.index is not None else None
+        index = index or self.index  # the caller's snapshot, so a reload mid-question changes nothing
+        subject = index.scope.subject if index is not None else None
         return self.expander.expand(question, self.follow_up_context(question, history), subject)
 
     def _provenance(self, c: Citation, index: LoadedIndex) -> Citation:

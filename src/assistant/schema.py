@@ -150,7 +150,7 @@ class ScopeDecision:
     reason: str = ""
     uncovered: tuple[str, ...] = ()
     score: float | None = None
-    # What is said with the decision: a refusal's reason, or the line under a partial answer.
+    # What is said with the decision: a refusal's text, or the line under a partial answer.
     note: str = ""
     features: dict[str, float] = field(default_factory=dict, compare=False)
 

@@ -33,13 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.config import DATA_DIR, data_file, tuning
+from assistant.config import DATA_DIR, Settings, data_file, tuning
 from assistant.schema import ScopeDecision
 from assistant.scope.answerable import QuestionWords, Weights, features, question_words
 from assistant.scope.requests import Requests
 from assistant.scope.subject import Subject, derive_subject
 from assistant.scope.terms import TOPICAL, CorpusTerms, is_content, specificity
 from assistant.text import words
+from assistant.triage.spelling import english_counts
 
 if TYPE_CHECKING:
     from assistant.derived import Derived
@@ -97,7 +98,7 @@ class CorpusScope:
         return cls.of(manifest, per_word, len(derived.chunks), titles_and_texts)
 
     def prepare(self, encode: Encode) -> None:
-        """Embed the corpus's words once (one to two seconds for the bundled corpus's 733)."""
+        """Embed the corpus's words once (a second or two for a corpus of a few thousand words)."""
         if self._vectors is None:
             self._vectors = encode(list(self.vocabulary)) if self.vocabulary else np.zeros((0, 1), np.float32)
 
@@ -136,7 +137,7 @@ class Scope:
                    is_synonym: Callable[[str], bool] | None = None) -> Scope:
         path = path or DATA_DIR / "scope.yaml"
         if threshold is None:
-            threshold = float(tuning().get("defaults", {}).get("scope_threshold", 0.5))
+            threshold = float(tuning().get("defaults", {}).get("scope_threshold", Settings().scope_threshold))
         weights = Weights.from_table(tuning().get("scope", {}), threshold)
         fix = "It needs requests, medicine_words, part_breaks and texts (see the comments in the bundled file)."
         with data_file(path, "Scope rules", fix) as data:
@@ -158,34 +159,44 @@ class Scope:
         return question_words(message, corpus.subject, corpus.terms, self.is_synonym)
 
     def decide(self, message: str, corpus: CorpusScope, sentences: Sequence[str], dense: Sequence[float],
-               encode: Encode) -> ScopeDecision:
+               encode: Encode, context: str = "", quiet: bool = False) -> ScopeDecision:
         """``answer``, ``partial`` or ``not covered`` for ``message``, from the retrieved ``sentences``
-        and each one's cosine ``dense`` with the query (``encode`` embeds words)."""
+        and each one's cosine ``dense`` with the query (``encode`` embeds words). ``context`` is the
+        earlier turn a follow-up leans on ("so what should I do?"); ``quiet`` (a red flag was
+        found) keeps the user's words out of the reply and answers no question in part."""
         whole = self.words(message, corpus)
+        if not whole.words and context:
+            whole = self.words(f"{context} {message}", corpus)
+        if not whole.words and corpus.subject.strip(message) == message.strip():
+            # Nothing said what it is about ("ok", "???", or a script the English reading skips);
+            # "is microneedling safe?" names the subject itself and goes on to the model.
+            return ScopeDecision("not covered", reason="the message names nothing the sources could be asked about")
         other = self.other_subject(message, whole, corpus)
         if other:
             return ScopeDecision("not covered", reason=f"asks about {_named([other])}; the sources are about "
-                                 f"{corpus.subject.name}", uncovered=(other,))
+                                 f"{corpus.subject.name}", uncovered=() if quiet or other in unsayable(message) else (other,))
         related = corpus.relatedness(whole.foreign, encode)
         found = features(whole, sentences, dense, related)
         score = self.weights.probability(found)
         parts = [self.words(p, corpus) for p in self.parts(message)]
         uncovered = [p for p in parts if p.foreign and p.unknown_share >= PART_UNKNOWN]
         covered = [p for p in parts if p.words and not p.unknown]
-        if len(parts) > 1 and uncovered and covered:
+        if len(parts) > 1 and uncovered and covered and not quiet:
             # Asked two things: the covered part is judged on its own words.
             words_of_covered = self.words(" ".join(" ".join(p.words) for p in covered), corpus)
             part_score = self.weights.probability(features(words_of_covered, sentences, dense, related))
-            if part_score >= self.weights.threshold:
-                missing = tuple(dict.fromkeys(w for p in uncovered for w in p.foreign))
+            private = unsayable(message)
+            missing = tuple(dict.fromkeys(w for p in uncovered for w in p.foreign if nameable(w, private)))
+            if part_score >= self.weights.threshold and missing:
                 return ScopeDecision("partial", reason="one part of the question is not in the sources",
                                      uncovered=missing, score=part_score, features=found,
                                      note=self.texts.partial.replace("{words}", _named(missing)))
         if score >= self.weights.threshold:
             return ScopeDecision("answer", reason="the retrieved sentences answer it", score=score, features=found)
+        named = () if quiet else tuple(w for w in whole.foreign if nameable(w, unsayable(message)))
         reason = (f"names {_named(whole.foreign)}, which no source mentions" if whole.foreign
                   else "the retrieved sentences do not answer it")
-        return ScopeDecision("not covered", reason=reason, uncovered=whole.foreign, score=score, features=found)
+        return ScopeDecision("not covered", reason=reason, uncovered=named, score=score, features=found)
 
     def other_subject(self, message: str, question: QuestionWords, corpus: CorpusScope) -> str:
         """A specific word no passage uses, standing where the corpus's subject would
@@ -218,6 +229,25 @@ class Scope:
             said.append(t.nearest.replace("{nearest}", nearest))
         said.append(t.ask)
         return " ".join(said)
+
+
+# Only these words of the user's are said back: an English word, specific enough to be a
+# topic, that the user did not capitalise mid-sentence (a name) or write in an address.
+NAMEABLE_SPECIFICITY = 0.3
+_ADDRESS = re.compile(r"\S*(?:@|://|www\.)\S*", re.IGNORECASE)
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
+
+
+def unsayable(message: str) -> frozenset[str]:
+    """The words of ``message`` never to repeat: those of an e-mail or web address, and names
+    (capitalised words that do not start a sentence)."""
+    found = {w for address in _ADDRESS.findall(message) for w in words(address)}
+    found |= {m.group(0).lower() for m in _CAPITALISED.finditer(message.strip())}
+    return frozenset(found)
+
+
+def nameable(word: str, private: frozenset[str] = frozenset()) -> bool:
+    return word not in private and word in english_counts() and specificity(word) >= NAMEABLE_SPECIFICITY
 
 
 def _named(words: Sequence[str]) -> str:

@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.config import DATA_DIR, data_file
+
+log = logging.getLogger(__name__)
 
 # One home for drug-named-entity-recognition: it unpickles its dictionary on
 # import (about 2 s), so it is imported once, on first use, by one thread.
@@ -40,7 +43,6 @@ class Request:
     text: str
     all_of: tuple[tuple[tuple[str, ...], ...], ...] = ()  # word classes; a class entry is a phrase (words)
     patterns: tuple[re.Pattern[str], ...] = ()
-    needs_medicine: bool = False
 
 
 class Requests:
@@ -117,16 +119,24 @@ def _has(tokens: list[str], phrase: tuple[str, ...]) -> bool:
 
 def names_a_drug(text: str) -> bool:
     """Whether ``text`` names a medicine in the bundled drug dictionary. Its drug classes
-    ("Sunscreening Agents" for "sunscreen") are not medicines a patient takes by name."""
-    found = _find_drugs()(_TOKEN.findall(text.lower()), is_ignore_case=True)
+    ("Sunscreening Agents" for "sunscreen") are not medicines a patient takes by name.
+    Without the dictionary (a broken install) only the medicine words are recognised."""
+    find = _find_drugs()
+    if find is None:
+        return False
+    found = find(_TOKEN.findall(text.lower()), is_ignore_case=True)
     return any(not str(match.get("name", "")).endswith(" Agents") for match, *_ in found)
 
 
 @lru_cache(maxsize=1)
 def _find_drugs():  # noqa: ANN202 - the library ships no types
     with _DRUGS_LOCK:
-        from drug_named_entity_recognition import find_drugs
-
+        try:
+            from drug_named_entity_recognition import find_drugs
+        except Exception as exc:  # noqa: BLE001 - refusals by medicine word still work
+            log.warning("The drug dictionary could not be loaded (%s); requests about a medicine are told by "
+                        "medicine words only. Reinstall with `make install`.", exc)
+            return None
         return find_drugs
 
 
@@ -135,8 +145,3 @@ def load_in_background() -> threading.Thread:
     thread = threading.Thread(target=_find_drugs, name="drug-dictionary", daemon=True)
     thread.start()
     return thread
-
-
-@lru_cache(maxsize=1)
-def default_requests() -> Requests:
-    return Requests.from_file()

@@ -27,8 +27,11 @@ from typing import Any
 from assistant.scope.terms import is_content, specificity, stem
 from assistant.text import words
 
-# A subject word is in at least this share of titles and this share of documents.
+# A subject word is in more than this share of titles, and at least this share of
+# documents, of a corpus of at least MIN_DOCUMENTS; at most MAX_WORDS words.
 IN_TITLES = 0.5
+MIN_DOCUMENTS = 2
+MAX_WORDS = 3
 IN_DOCUMENTS = 0.8
 # Titles also name what a document does ("guide", "understanding", "tips"): such
 # words are common in English, so only words at least this specific can be the subject.
@@ -89,9 +92,6 @@ class Subject:
     def is_subject(self, word: str) -> bool:
         return stem(word) in {stem(t) for t in self.terms}
 
-    def named_in(self, text: str) -> bool:
-        return bool(self.terms) and self._pattern().search(text) is not None
-
     def strip(self, text: str) -> str:
         """``text`` without the subject's words (any of their spellings)."""
         if not self.terms:
@@ -107,8 +107,8 @@ class Subject:
 
 def derive_subject(titles: Sequence[str], texts: Sequence[str]) -> Subject:
     """The words most titles name and nearly every document uses, in title order."""
-    if not titles:
-        return Subject()
+    if len(titles) < MIN_DOCUMENTS:
+        return Subject()  # one document's title says what it is, not what a corpus is about
     vocabulary = {w for text in texts for w in words(text)}
     forms: dict[str, set[str]] = {}
 
@@ -132,9 +132,10 @@ def derive_subject(titles: Sequence[str], texts: Sequence[str]) -> Subject:
     stems_per_doc = [{stem(w) for w in joined(words(text))} for text in texts]
     chosen = [
         w for w, n in in_titles.items()
-        if n / len(titles) >= IN_TITLES and specificity(w) >= MIN_SPECIFICITY
+        if n / len(titles) > IN_TITLES and specificity(w) >= MIN_SPECIFICITY
         and sum(stem(w) in doc for doc in stems_per_doc) / max(1, len(texts)) >= IN_DOCUMENTS
     ]
+    chosen = sorted(chosen, key=lambda w: -in_titles[w])[:MAX_WORDS]
     chosen.sort(key=lambda w: order[w] / in_titles[w])
     for text in texts:  # the other spellings the documents use ("micro-needling")
         for w in chosen:
@@ -159,9 +160,10 @@ def _slot(documents: Sequence[Sequence[str]], chosen: Sequence[str]) -> tuple[tu
         for i, token in enumerate(tokens):
             if token == first and i > 0:
                 k = i - 1
-                while k > 0 and tokens[k] in DETERMINERS:
+                while k >= 0 and tokens[k] in DETERMINERS:
                     k -= 1
-                before[tokens[k]] += 1
+                if k >= 0:
+                    before[tokens[k]] += 1
             if token == last and i + 1 < len(tokens):
                 after[tokens[i + 1]] += 1
 

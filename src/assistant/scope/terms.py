@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.text import words
 from assistant.triage.spelling import SpellingLayer, english_counts
 
 # A word whose web count is within 10^EVERYDAY of the commonest word ("the") says
 # nothing about a question's topic; specificity then rises over SPAN decades.
 EVERYDAY = 1.8
 SPAN = 3.5
-# Words that only shape a question. Stop words are kept as data nowhere else:
-# they are what makes English sentences, not what any corpus is about.
+# Words that only shape a question: what makes English sentences, not what any
+# corpus is about (retrieval and grounding keep their own, shorter lists).
 FUNCTION_WORDS = frozenset(
     "a about after again all also am an and any are as at be because been before being but by can could did do "
     "does doing done for from get gets getting got had has have having he her here hers him his how i if im in "
@@ -57,10 +57,15 @@ def specificity(word: str) -> float:
     return min(1.0, max(0.0, (rarity - EVERYDAY) / SPAN))
 
 
+_STEMMER_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The Snowball (Porter 2) stem of an English word."""
-    return _stemmer().stemWord(word)
+    # subtle: a Snowball stemmer keeps its working state on itself; two threads at once corrupt it.
+    with _STEMMER_LOCK:
+        return _stemmer().stemWord(word)
 
 
 @lru_cache(maxsize=1)
@@ -78,11 +83,6 @@ def is_content(word: str) -> bool:
 def is_chatter(word: str) -> bool:
     """Texting shorthand and stretched words ("lol", "ngl", "sooo"): no English word, no topic."""
     return (len(word) <= 4 and word not in english_counts()) or re.search(r"(.)\1\1", word) is not None
-
-
-def content_words(text: str) -> list[str]:
-    """The words of ``text`` that can carry its topic."""
-    return [w for w in words(text) if is_content(w)]
 
 
 @dataclass
@@ -111,10 +111,6 @@ class CorpusTerms:
             return True
         corrected = self._corrector().correct(word) if word.isalpha() else word
         return corrected != word and stem(corrected) in self.passages_per_stem
-
-    def share(self, word: str) -> float:
-        """The share of passages that use ``word`` (0 for a word they never use)."""
-        return self.passages_per_stem.get(stem(word), 0) / (self.passages or 1)
 
     def joined(self, tokens: Iterable[str]) -> list[str]:
         """``tokens`` with two neighbours merged when the passages write them as one word
