@@ -316,3 +316,24 @@ def test_under_a_red_flag_the_decline_repeats_none_of_the_users_words(real_assis
     answer = real_assistant.ask("I have a fever and pus. Also how do i reset my router")
     assert answer.triage.level == "urgent" and answer.notice == real_assistant.texts.notice_for(answer.triage)
     assert "router" not in answer.answer and (answer.scope.decision != "partial")
+
+
+@pytest.mark.integration
+def test_adding_articles_on_another_treatment_covers_it_with_nothing_to_edit(tmp_path: Path, real_embedder) -> None:
+    """A clinic adds three laser-hair-removal articles to the bundled ones: laser questions are
+    answered from them, and microneedling questions are still answered from the rest."""
+    from assistant.config import Settings
+    from assistant.indexing import ingest
+    from assistant.pipeline import Assistant
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    for article in (ROOT / "evals" / "swapped" / "laser" / "corpus").iterdir():
+        shutil.copy(article, corpus / article.name)
+    settings = Settings.resolve(env={}, flags={"corpus_dir": corpus, "index_dir": tmp_path / "index"})
+    ingest(settings, real_embedder)
+    assistant = Assistant.load(settings, real_embedder)
+    laser = assistant.ask("how long does redness last after laser hair removal")
+    assert not laser.abstained and any("laser" in c.doc for c in laser.citations)
+    pimples = assistant.ask("is it normal to get pimples after microneedling")
+    assert not pimples.abstained and pimples.citations
