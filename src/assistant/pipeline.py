@@ -315,9 +315,12 @@ class Assistant:
             "dense": DenseRetriever(store.search, self._encode, chunks, derived.sentence_vectors,
                                     self.settings.sentence_weight),
         }
-        scope = CorpusScope.of_index(manifest, derived)
-        # The corpus's words are embedded now, not on the first question (and not through the query cache).
-        scope.prepare(lambda texts: np.asarray(self.embedder.embed_documents(list(texts)), dtype=np.float32))
+        if current is not None and current.store.generation == store.generation:
+            scope = current.scope  # same generation (a SIGHUP): its words are embedded already
+        else:
+            scope = CorpusScope.of_index(manifest, derived)
+            # Embedded now, not on the first question (and not through the query cache).
+            scope.prepare(lambda texts: np.asarray(self.embedder.embed_documents(list(texts)), dtype=np.float32))
         lexical = self.settings.lexical_weight
         retrievers["hybrid"] = HybridRetriever([(retrievers["bm25"], lexical), (retrievers["dense"], 1 - lexical)])
         self.index = LoadedIndex(

@@ -58,10 +58,10 @@ DEGRADED_STATUS = ("The knowledge base is unavailable: answers show escalation n
 EMPTY_PROMPT = "Please type your question first, for example: “Is redness normal two days after treatment?”"
 TIER_LABELS = {"emergency": "Emergency: get help now", "urgent": "Urgent: get checked by a professional today"}
 EXAMPLES = (
-    "Is it normal to be red and swollen two days after my {subject}?",
-    "I got pimples after my {subject}. How long do they last?",
-    "What are the signs of an infection after my {subject}?",
-    "When can I wear makeup again after my {subject}?",
+    "Is it normal to be red and swollen two days after {treatment}?",
+    "I got pimples after {treatment}. How long do they last?",
+    "What are the signs of an infection after {treatment}?",
+    "When can I wear makeup again after {treatment}?",
 )
 STREAM_DELAY_S = 0.06  # between sentences: fast, but visibly progressive
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -506,7 +506,7 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr
 
     subject = assistant.index.scope.subject.name if assistant.index is not None else ""
     title = TITLE.format(subject=subject or TREATMENT)
-    examples = [q.format(subject=subject or "treatment").replace("my treatment", "treatment") for q in EXAMPLES]
+    examples = [q.format(treatment=f"my {subject}" if subject else "treatment") for q in EXAMPLES]
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         session = gr.State(Session())
         gr.HTML(

@@ -136,14 +136,17 @@ class Scope:
     def from_files(cls, path: Path | None = None, threshold: float | None = None,
                    is_synonym: Callable[[str], bool] | None = None) -> Scope:
         path = path or DATA_DIR / "scope.yaml"
+        tuned = tuning()
         if threshold is None:
-            threshold = float(tuning().get("defaults", {}).get("scope_threshold", Settings().scope_threshold))
-        weights = Weights.from_table(tuning().get("scope", {}), threshold)
-        fix = "It needs requests, medicine_words, part_breaks and texts (see the comments in the bundled file)."
+            threshold = float(tuned.get("defaults", {}).get("scope_threshold", Settings().scope_threshold))
+        weights = Weights.from_table(tuned.get("scope", {}), threshold)
+        fix = ("It needs requests (each with a name, a text, and all_of or patterns), medicine_words, "
+               "part_breaks and texts (see the comments in the bundled file).")
         with data_file(path, "Scope rules", fix) as data:
+            requests = Requests.from_data(data)
             texts = ScopeTexts(**{k: " ".join(str(v).split()) for k, v in data["texts"].items()})
             breaks = tuple(re.compile(p, re.IGNORECASE) for p in data["part_breaks"])
-        return cls(Requests.from_file(path), weights, texts, breaks, is_synonym or (lambda _: False))
+        return cls(requests, weights, texts, breaks, is_synonym or (lambda _: False))
 
     # -- the decisions -----------------------------------------------------
 

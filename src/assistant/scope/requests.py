@@ -18,10 +18,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from assistant.config import DATA_DIR, data_file
 
@@ -57,9 +58,14 @@ class Requests:
         path = path or DATA_DIR / "scope.yaml"
         fix = "Each entry of requests needs a name, a text, and all_of (lists of words) or patterns (regular expressions)."
         with data_file(path, "Scope rules", fix) as data:
-            kinds = [_request(entry) for entry in data["requests"]]
-            return cls(kinds, [str(w).lower() for w in data.get("medicine_words", [])],
-                       [str(w) for w in data.get("dose_words", [])])
+            return cls.from_data(data)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Requests:
+        """From the parsed scope rules (``requests``, ``medicine_words``, ``dose_words``)."""
+        return cls([_request(entry) for entry in data["requests"]],
+                   [str(w).lower() for w in data.get("medicine_words", [])],
+                   [str(w) for w in data.get("dose_words", [])])
 
     def match(self, message: str, earlier: str = "") -> Request | None:
         """The first kind of refused request that ``message`` makes, if any; ``earlier`` (the

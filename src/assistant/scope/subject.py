@@ -22,9 +22,10 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from assistant.scope.terms import is_content, specificity, stem
+from assistant.scope.terms import is_content, joined, specificity, stem
 from assistant.text import words
 
 # A subject word is in more than this share of titles, and at least this share of
@@ -75,29 +76,29 @@ class Subject:
         ("after lip filler") may come between."""
         if not (self.before or self.after):
             return []
-        def skip_determiners(k: int) -> int:
-            while k >= 0 and tokens[k] in DETERMINERS:
-                k -= 1
-            return k
-
         found = []
         for i in range(len(tokens)):
-            k = skip_determiners(i - 1)
+            k = _preceding(tokens, i)
             if k >= 1 and tokens[k] not in self.before and known(tokens[k]):
-                k = skip_determiners(k - 1)
+                k = _preceding(tokens, k)
             if (k >= 0 and tokens[k] in self.before) or (i + 1 < len(tokens) and tokens[i + 1] in self.after):
                 found.append(i)
         return found
 
     def is_subject(self, word: str) -> bool:
-        return stem(word) in {stem(t) for t in self.terms}
+        return stem(word) in self._stems
+
+    @cached_property
+    def _stems(self) -> frozenset[str]:
+        return frozenset(stem(t) for t in self.terms)
 
     def strip(self, text: str) -> str:
         """``text`` without the subject's words (any of their spellings)."""
         if not self.terms:
             return text
-        return re.sub(r"\s+", " ", self._pattern().sub(" ", text)).strip()
+        return re.sub(r"\s+", " ", self._pattern.sub(" ", text)).strip()
 
+    @cached_property  # strip() runs on every retrieval query
     def _pattern(self) -> re.Pattern[str]:
         # A form's words may be written apart, hyphenated or joined: "micro needling", "micro-needling".
         spelt = sorted({*self.forms, *self.terms}, key=len, reverse=True)
@@ -112,24 +113,17 @@ def derive_subject(titles: Sequence[str], texts: Sequence[str]) -> Subject:
     vocabulary = {w for text in texts for w in words(text)}
     forms: dict[str, set[str]] = {}
 
-    def joined(tokens: list[str]) -> list[str]:
-        out: list[str] = []
-        for token in tokens:
-            if out and f"{out[-1]}{token}" in vocabulary:
-                forms.setdefault(f"{out[-1]}{token}", set()).add(f"{out[-1]} {token}")
-                out[-1] = f"{out[-1]}{token}"
-            else:
-                out.append(token)
-        return out
+    def merged(tokens: list[str]) -> list[str]:
+        return joined(tokens, vocabulary, forms)
 
     in_titles: Counter[str] = Counter()
     order: dict[str, float] = {}
     for title in titles:
-        tokens = [w for w in joined(words(title)) if is_content(w)]
+        tokens = [w for w in merged(words(title)) if is_content(w)]
         for position, token in enumerate(dict.fromkeys(tokens)):
             in_titles[token] += 1
             order[token] = order.get(token, 0.0) + position / max(1, len(tokens))
-    stems_per_doc = [{stem(w) for w in joined(words(text))} for text in texts]
+    stems_per_doc = [{stem(w) for w in merged(words(text))} for text in texts]
     chosen = [
         w for w, n in in_titles.items()
         if n / len(titles) > IN_TITLES and specificity(w) >= MIN_SPECIFICITY
@@ -142,7 +136,7 @@ def derive_subject(titles: Sequence[str], texts: Sequence[str]) -> Subject:
             for match in re.finditer(rf"\b{_split_pattern(w)}\b", text.lower()):
                 forms.setdefault(w, set()).add(re.sub(r"[\s-]+", " ", match.group(0)))
     spelt = sorted({f for w in chosen for f in forms.get(w, ()) if f != w})
-    before, after = _slot([joined(words(t)) for t in (*titles, *texts)], chosen)
+    before, after = _slot([merged(words(t)) for t in (*titles, *texts)], chosen)
     return Subject(tuple(chosen), " ".join(chosen), tuple(spelt), before, after)
 
 
@@ -158,12 +152,8 @@ def _slot(documents: Sequence[Sequence[str]], chosen: Sequence[str]) -> tuple[tu
     for tokens in documents:
         uses.update(tokens)
         for i, token in enumerate(tokens):
-            if token == first and i > 0:
-                k = i - 1
-                while k >= 0 and tokens[k] in DETERMINERS:
-                    k -= 1
-                if k >= 0:
-                    before[tokens[k]] += 1
+            if token == first and (k := _preceding(tokens, i)) >= 0:
+                before[tokens[k]] += 1
             if token == last and i + 1 < len(tokens):
                 after[tokens[i + 1]] += 1
 
@@ -172,6 +162,14 @@ def _slot(documents: Sequence[Sequence[str]], chosen: Sequence[str]) -> tuple[tu
                             and w not in chosen and w not in DETERMINERS))
 
     return kept(before), kept(after)
+
+
+def _preceding(tokens: Sequence[str], i: int) -> int:
+    """The position of the word before ``tokens[i]``, determiners skipped (-1 when there is none)."""
+    k = i - 1
+    while k >= 0 and tokens[k] in DETERMINERS:
+        k -= 1
+    return k
 
 
 def _split_pattern(word: str) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -113,17 +113,26 @@ class CorpusTerms:
         return corrected != word and stem(corrected) in self.passages_per_stem
 
     def joined(self, tokens: Iterable[str]) -> list[str]:
-        """``tokens`` with two neighbours merged when the passages write them as one word
-        ("micro needling" -> "microneedling" in a corpus that says "microneedling")."""
-        out: list[str] = []
-        for token in tokens:
-            if out and f"{out[-1]}{token}" in self._surface:
-                out[-1] = f"{out[-1]}{token}"
-            else:
-                out.append(token)
-        return out
+        """``tokens`` with two neighbours merged when the passages write them as one word."""
+        return joined(tokens, self._surface)
 
     def _corrector(self) -> SpellingLayer:
-        if self._spelling is None:
-            self._spelling = SpellingLayer(w for w in self._surface for _ in range(3))
+        if self._spelling is None:  # every word of the passages is a correction target
+            self._spelling = SpellingLayer(self._surface, min_count=1)
         return self._spelling
+
+
+def joined(tokens: Iterable[str], vocabulary: Container[str], split: dict[str, set[str]] | None = None) -> list[str]:
+    """``tokens`` with two neighbours merged when ``vocabulary`` has them as one word
+    ("micro needling" -> "microneedling" in a corpus that says "microneedling"); ``split``
+    collects, per merged word, the two-word form it was written in."""
+    out: list[str] = []
+    for token in tokens:
+        merged = f"{out[-1]}{token}" if out else ""
+        if merged and merged in vocabulary:
+            if split is not None:
+                split.setdefault(merged, set()).add(f"{out[-1]} {token}")
+            out[-1] = merged
+        else:
+            out.append(token)
+    return out

@@ -49,14 +49,14 @@ def english_words() -> frozenset[str]:
 class SpellingLayer:
     """Corrects out-of-dictionary words to the nearest domain word."""
 
-    def __init__(self, vocabulary: Iterable[str]) -> None:
+    def __init__(self, vocabulary: Iterable[str], min_count: int = MIN_DOMAIN_COUNT) -> None:
         from symspellpy import SymSpell  # lazy: triage() without misspellings never needs it
 
         english = english_words()
         # subtle: the bank spells a few words wrong on purpose ("hivs"); a word is a
         # correction target only if it is English or the bank uses it often.
         counts = Counter(w for w in vocabulary if _TOKEN.fullmatch(w))
-        counts = Counter({w: n for w, n in counts.items() if w in english or n >= MIN_DOMAIN_COUNT})
+        counts = Counter({w: n for w, n in counts.items() if w in english or n >= min_count})
         self.vocabulary = frozenset(counts)
         self._index = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word, count in counts.items():  # a tie between two corrections goes to the commoner word
