@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.retrieval import query_terms
+from assistant.roles import Reading, Roles, bundled_roles, names_in
 from assistant.schema import Chunk, Citation, Hit
 from assistant.text import fold
 
@@ -41,6 +42,7 @@ class Evidence:
     hits: tuple[Hit, ...]
     candidates: tuple[Candidate, ...]
     query_vector: np.ndarray
+    reading: Reading = Reading()
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,39 @@ class Composition:
     answerer: str = "extractive"
 
 
+_UNIT = re.compile(r"(.+?)\s*((?:\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """How sentences are weighed beyond their closeness to the question (data/tuning.toml [compose]):
+    what a sentence loses for a name the question does not use, for telling a story, and for
+    being about the other phase of treatment; and how relevant a lead-in must be."""
+
+    name: float = 0.0
+    story: float = 0.0
+    phase: float = 0.0
+    # A sentence that leans on the one before it is quoted after it when that one scores
+    # within this much of the best sentence.
+    lead_in: float = 0.3
+
+    @classmethod
+    def tuned(cls) -> Preferences:
+        from assistant.config import tuning
+
+        return cls(**tuning().get("compose", {}))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One sentence of an answer: its text (no markers), the passages it cites, and the
+    source sentences it quotes (for the highlight)."""
+
+    text: str
+    sources: tuple[str, ...]
+    quoted: tuple[str, ...] = ()
+
+
 class Answerer:
     """Base class: one required method."""
 
@@ -61,32 +96,10 @@ class Answerer:
         raise NotImplementedError
 
 
-# Sentences are ordered so the answer reads: what it is / whether it is normal,
-# then what to do, then when to get help.
-_SEEK_HELP = re.compile(
-    r"\b(consult|seek|contact|dermatologist|doctor|healthcare|professional|medical (assistance|advice|attention)|practitioner immediately)\b",
-    re.IGNORECASE,
-)
-_ADVICE = re.compile(
-    r"^(apply|avoid|use|keep|stick|make sure|look for|drink|wear|choose|ensure|always|follow|protect|do not|don't|"
-    r"instead|try|spacing|review|discuss|performing|to (minimize|prevent|mitigate))\b|\b(it is (recommended|advisable|essential|crucial|important) to|"
-    r"should|recommended|advised|can help)\b",
-    re.IGNORECASE,
-)
-
-
 @lru_cache(maxsize=65536)
 def term_set(sentence: str) -> frozenset[str]:
     """A source sentence's content words (the same sentences come back question after question)."""
     return frozenset(query_terms(sentence))
-
-
-def reading_order(text: str) -> int:
-    if _SEEK_HELP.search(text):
-        return 2
-    if _ADVICE.search(text):
-        return 1
-    return 0
 
 
 def usable(sentence: str) -> bool:
@@ -94,23 +107,69 @@ def usable(sentence: str) -> bool:
     return len(sentence.split()) >= 5 and not sentence.endswith((":", "?"))
 
 
-class ExtractiveAnswerer(Answerer):
-    """Quote the most relevant, least redundant sentences of the retrieved passages.
+def units_of(composition: Composition) -> list[Unit]:
+    """The answer's sentences with the passages each cites (``[n]`` markers read back)."""
+    by_n = {c.n: c for c in composition.citations}
+    out = []
+    for match in _UNIT.finditer(composition.answer.strip()):
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
+        cited = [by_n[n] for n in numbers if n in by_n]
+        quoted = tuple(s for c in cited for s in c.sentences)
+        out.append(Unit(match.group(1).strip(), tuple(dict.fromkeys(c.chunk_id for c in cited)), quoted))
+    return out
 
-    ``threshold`` is the minimum cosine similarity between the question and the
-    best sentence for the assistant to answer at all (calibrated on the tune
-    split of the eval sets, see data/tuning.toml).
+
+def assemble(units: Sequence[Unit], hits: Sequence[Hit], relevance: float, answerer: str) -> Composition:
+    """An answer from its sentences: passages numbered 1..m in order of first use, each sentence
+    followed by its markers, each citation highlighting the sentences quoted from it."""
+    by_id = {h.chunk.chunk_id: h for h in hits}
+    numbers: dict[str, int] = {}
+    quoted: dict[str, list[str]] = {}
+    parts: list[str] = []
+    for unit in units:
+        sources = [cid for cid in unit.sources if cid in by_id]
+        for cid in sources:
+            numbers.setdefault(cid, len(numbers) + 1)
+            quoted.setdefault(cid, [])
+            quoted[cid] += [s for s in unit.quoted if s not in quoted[cid] and s in by_id[cid].chunk.text]
+        parts.append(f"{unit.text} " + "".join(f"[{numbers[cid]}]" for cid in sources) if sources else unit.text)
+    citations = tuple(
+        citation(n, by_id[cid].chunk, by_id[cid].score, quoted[cid], by_id[cid].also)
+        for cid, n in sorted(numbers.items(), key=lambda kv: kv[1])
+    )
+    return Composition(" ".join(parts), citations, abstained=False, relevance=relevance, answerer=answerer)
+
+
+class ExtractiveAnswerer(Answerer):
+    """Quote the sentences of the retrieved passages that answer the question, best first.
+
+    The best sentence comes first. Further sentences follow, by maximal marginal
+    relevance, while they score within ``spread`` of the best, up to ``single``
+    sentences, or ``max_sentences`` when the question asks for a list
+    (``evidence.reading``). A sentence that leans on the one before it ("This can
+    result in…") comes only right after that one, when that one is relevant too;
+    a sentence that promises text it lacks ("…several factors.") never comes.
+    Sentences naming a place or brand the question does not, telling a story, or
+    about the other phase of treatment lose ``preferences``' weights.
+    ``threshold`` is the minimum cosine similarity of the best sentence (the
+    pipeline sets none: the scope decision comes first).
     """
 
     name = "extractive"
 
-    def __init__(self, threshold: float, max_sentences: int = 4, diversity: float = 0.3,
-                 near_duplicate: float = 0.9, spread: float = 0.12) -> None:
+    def __init__(self, threshold: float, max_sentences: int = 5, diversity: float = 0.5,
+                 near_duplicate: float = 0.9, spread: float = 0.4, single: int | None = None,
+                 list_spread: float | None = None, preferences: Preferences | None = None,
+                 roles: Roles | None = None) -> None:
         self.threshold = threshold
         self.max_sentences = max_sentences
         self.diversity = diversity
         self.near_duplicate = near_duplicate
         self.spread = spread
+        self.single = max_sentences if single is None else single
+        self.list_spread = spread if list_spread is None else list_spread
+        self.preferences = preferences or Preferences()
+        self.roles = roles or bundled_roles()
 
     def score(self, evidence: Evidence) -> np.ndarray:
         if not evidence.candidates:
@@ -123,10 +182,25 @@ class ExtractiveAnswerer(Answerer):
             dtype=np.float32,
         )
         rank_prior = np.array([0.02 * (1.0 / (1 + c.hit_rank)) for c in evidence.candidates], dtype=np.float32)
-        return dense + 0.15 * lexical + rank_prior
+        return dense + 0.15 * lexical + rank_prior - self._penalties(evidence)
+
+    def _penalties(self, evidence: Evidence) -> np.ndarray:
+        prefs, reading = self.preferences, evidence.reading
+        out = np.zeros(len(evidence.candidates), dtype=np.float32)
+        for i, cand in enumerate(evidence.candidates):
+            roles = self.roles.of(cand.text)
+            if any(not reading.names(name) for name in names_in(cand.text)):
+                out[i] += prefs.name
+            if "story" in roles:
+                out[i] += prefs.story
+            phase = self.roles.phase_of(cand.text)
+            if reading.phase is not None and phase is not None and phase != reading.phase:
+                out[i] += prefs.phase
+        return out
 
     def compose(self, evidence: Evidence) -> Composition:
-        usable_idx = [i for i, c in enumerate(evidence.candidates) if usable(c.text)]
+        usable_idx = [i for i, c in enumerate(evidence.candidates)
+                      if usable(c.text) and not self.roles.leads_on(c.text)]
         if not usable_idx:
             return Composition("", (), abstained=True, relevance=0.0)
         dense = np.stack([c.vector for c in evidence.candidates]) @ evidence.query_vector
@@ -134,52 +208,60 @@ class ExtractiveAnswerer(Answerer):
         if relevance < self.threshold:
             return Composition("", (), abstained=True, relevance=relevance)
         chosen = self._select(evidence, usable_idx)
-        return self._render(evidence, chosen, relevance)
+        units = [Unit(evidence.candidates[i].text, (evidence.candidates[i].chunk.chunk_id,),
+                      (evidence.candidates[i].text,)) for i in chosen]
+        return assemble(units, evidence.hits, relevance, self.name)
+
+    def _groups(self, evidence: Evidence, pool: list[int], scores: np.ndarray, floor: float) -> list[tuple[int, ...]]:
+        """Each usable sentence as a group to quote: alone, or after the sentence it leans on
+        (when that one scores at least ``floor``); one that leans on nothing usable is left out."""
+        at = {(c.chunk.chunk_id, c.position): i for i, c in enumerate(evidence.candidates)}
+        allowed = set(pool)
+        groups = []
+        for i in pool:
+            cand = evidence.candidates[i]
+            if not self.roles.refers_back(cand.text):
+                groups.append((i,))
+                continue
+            before = at.get((cand.chunk.chunk_id, cand.position - 1))
+            if (before is not None and before in allowed and scores[before] >= floor
+                    and not self.roles.refers_back(evidence.candidates[before].text)):
+                groups.append((before, i))
+        return groups
 
     def _select(self, evidence: Evidence, pool: list[int]) -> list[int]:
         scores = self.score(evidence)
+        wants_list = evidence.reading.wants_list
+        spread = self.list_spread if wants_list else self.spread
+        budget = self.max_sentences if wants_list else self.single
         best = max(scores[i] for i in pool)
-        pool = [i for i in pool if scores[i] >= best - self.spread]
+        groups = self._groups(evidence, pool, scores, best - self.preferences.lead_in)
+        if not groups:
+            return []
+        lead = lambda g: float(scores[g[-1]])  # noqa: E731 - a group scores as the sentence it is for
+        top = max(lead(g) for g in groups)
+        groups = [g for g in groups if lead(g) >= top - spread]
         chosen: list[int] = []
         seen_text: set[str] = set()
-        while pool and len(chosen) < self.max_sentences:
-            def mmr(i: int) -> float:
-                redundancy = max((float(evidence.candidates[i].vector @ evidence.candidates[j].vector) for j in chosen), default=0.0)
-                return (1 - self.diversity) * float(scores[i]) - self.diversity * redundancy
+        vectors = [c.vector for c in evidence.candidates]
+        while groups and len(chosen) < budget:
+            def mmr(g: tuple[int, ...]) -> float:
+                redundancy = max((float(vectors[g[-1]] @ vectors[j]) for j in chosen), default=0.0)
+                return (1 - self.diversity) * lead(g) - self.diversity * redundancy
 
-            pick = max(pool, key=lambda i: (mmr(i), -i))
-            pool.remove(pick)
-            cand = evidence.candidates[pick]
-            key = fold(cand.text)
-            too_close = any(float(cand.vector @ evidence.candidates[j].vector) >= self.near_duplicate for j in chosen)
+            pick = max(groups, key=lambda g: (mmr(g), -g[-1]))
+            groups.remove(pick)
+            fresh = [i for i in pick if i not in chosen]
+            if len(chosen) + len(fresh) > budget or not fresh:
+                continue
+            main = evidence.candidates[pick[-1]]
+            key = fold(main.text)
+            too_close = any(float(main.vector @ vectors[j]) >= self.near_duplicate for j in chosen)
             if key in seen_text or too_close:
                 continue
-            seen_text.add(key)
-            chosen.append(pick)
+            seen_text.update(fold(evidence.candidates[i].text) for i in fresh)
+            chosen += fresh
         return chosen
-
-    def _render(self, evidence: Evidence, chosen: list[int], relevance: float) -> Composition:
-        # Within a reading-order group keep the source's own order, so sentences
-        # from one passage stay in the sequence their author wrote them.
-        ordered = sorted(
-            chosen,
-            key=lambda i: (reading_order(evidence.candidates[i].text), evidence.candidates[i].hit_rank,
-                           evidence.candidates[i].position),
-        )
-        numbers: dict[str, int] = {}
-        cited: dict[str, list[str]] = {}
-        parts: list[str] = []
-        for i in ordered:
-            cand = evidence.candidates[i]
-            n = numbers.setdefault(cand.chunk.chunk_id, len(numbers) + 1)
-            cited.setdefault(cand.chunk.chunk_id, []).append(cand.text)
-            parts.append(f"{cand.text} [{n}]")
-        hits = {h.chunk.chunk_id: h for h in evidence.hits}
-        citations = tuple(
-            citation(n, hits[cid].chunk, hits[cid].score, cited[cid], hits[cid].also)
-            for cid, n in sorted(numbers.items(), key=lambda kv: kv[1])
-        )
-        return Composition(" ".join(parts), citations, abstained=False, relevance=relevance)
 
 
 def citation(n: int, chunk: Chunk, score: float, sentences: Sequence[str] = (), also: Sequence[str] = ()) -> Citation:

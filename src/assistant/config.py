@@ -71,6 +71,9 @@ class Settings:
     # The probability (assistant.scope) from which the sources are taken to answer a question.
     scope_threshold: float = 0.18
     max_sentences: int = 4
+    # At most this many sentences answer a question that does not ask for a list.
+    single_sentences: int = 4
+    list_spread: float = 0.3
     near_duplicate: float = 0.75
     diversity: float = 0.5
     sentence_spread: float = 0.4

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer
+from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer, Preferences
 from assistant.answer import usable as usable_sentence
 from assistant.config import Settings
 from assistant.chunking import sentence_texts
@@ -36,10 +36,12 @@ from assistant.expansion import Expander, default_expander
 from assistant.guards import MAX_MESSAGE_CHARS, cap_history, describe_fault
 from assistant.indexing import index_config, location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
+from assistant.roles import Reading, Roles, bundled_roles
 from assistant.safety import SafetyTexts, default_texts
 from assistant.schema import Answer, Chunk, Citation, Hit, ScopeDecision, Triage, Turn
 from assistant.scope import CorpusScope, Scope
 from assistant.scope.requests import load_in_background
+from assistant.shaping import Shaper
 from assistant.store import Location, Store, open_served
 from assistant.text import safe_text
 from assistant.triage import Triager, bundled_triager
@@ -160,7 +162,8 @@ def extractive_answerer(settings: Settings) -> ExtractiveAnswerer:
     """The extractive answerer. It sets no relevance floor of its own: whether the sources
     answer at all is the scope decision, taken before any answerer is asked."""
     return ExtractiveAnswerer(0.0, settings.max_sentences, diversity=settings.diversity,
-                              spread=settings.sentence_spread)
+                              spread=settings.sentence_spread, single=settings.single_sentences,
+                              list_spread=settings.list_spread, preferences=Preferences.tuned())
 
 
 class Assistant:
@@ -199,6 +202,8 @@ class Assistant:
                                                is_synonym=self.expander.is_synonym)
         load_in_background()  # the drug dictionary takes about 2 s to unpickle
         self.answerer = answerer or extractive_answerer(settings)
+        self.roles: Roles = bundled_roles()
+        self.shaper = Shaper(self.roles, self.texts.emergency_body)
         if unavailable is None:
             self.reload()
 
@@ -353,14 +358,15 @@ class Assistant:
         if isinstance(prepared, Answer):
             return prepared
         index, triage, evidence, decision = prepared
-        return self._answer(index, triage, self.answerer.compose(evidence), decision)
+        return self._answer(index, triage, evidence, self.answerer.compose(evidence), decision)
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Answer]:
         """Provisional answers while a streaming answerer writes, then the final one (always last).
 
         Every provisional answer already carries the notice; its text is only
-        sentences that passed the grounding check. The extractive answerer
-        yields just the final answer.
+        sentences that passed the grounding check. The extractive answerer, and
+        any answerer under an escalation notice (whose body the tier shapes once
+        it is complete), yield just the final answer.
         """
         prepared = self._prepare(question, history)
         if isinstance(prepared, Answer):
@@ -368,8 +374,8 @@ class Assistant:
             return
         index, triage, evidence, decision = prepared
         streamer = getattr(self.answerer, "stream", None)
-        if streamer is None:
-            yield self._answer(index, triage, self.answerer.compose(evidence), decision)
+        if streamer is None or triage.escalated:
+            yield self._answer(index, triage, evidence, self.answerer.compose(evidence), decision)
             return
         stream = streamer(evidence)
         text = ""
@@ -377,7 +383,7 @@ class Assistant:
             text = f"{text} {delta}".strip()
             yield Answer(notice=self.texts.notice_for(triage), answer=text, triage=triage, abstained=False,
                          corpus_version=index.info.corpus_version, answerer="streaming", scope=decision)
-        yield self._answer(index, triage, stream.composition, decision)
+        yield self._answer(index, triage, evidence, stream.composition, decision)
 
     def _prepare(self, question: str, history: Sequence[Turn]
                  ) -> Answer | tuple[LoadedIndex, Triage, Evidence, ScopeDecision]:
@@ -435,13 +441,19 @@ class Assistant:
                           corpus_version=version, answerer="unavailable",
                           extra={"error": "knowledge base unavailable"})
         hits = self.collapse(found, index)[: self.settings.k]
-        evidence = self._evidence(query, hits, index)
+        reading = self.roles.read(message[:MAX_QUERY_CHARS], [t.content[:MAX_QUERY_CHARS] for t in history
+                                                              if t.role == "user"])
+        evidence = self._evidence(query, hits, index, reading)
         try:
             decision = self.decide(message, evidence, index, self.follow_up_context(message, history),
                                    quiet=triage.level != "none")
         except Exception:  # noqa: BLE001 - the notice must still reach the user; the sources are quoted as before
             log.exception("the scope decision failed")
             decision = ScopeDecision("answer", reason="the scope check failed; answered from the retrieved sentences")
+        if decision.decision == "not covered" and triage.level == "emergency":
+            body = self.shaper.emergency(Composition("", (), abstained=True, relevance=0.0), None)
+            return Answer(notice=notice, answer=body.answer, triage=triage, abstained=True, corpus_version=version,
+                          answerer="scope", scope=decision)
         if decision.decision == "not covered":
             best = max(evidence.candidates, key=lambda c: float(c.vector @ evidence.query_vector), default=None)
             nearest = best.chunk.section if best is not None else None
@@ -471,10 +483,13 @@ class Assistant:
                       triage=triage, abstained=True, corpus_version=version, answerer="too-long",
                       extra={"too_long": {"length": length, "limit": MAX_MESSAGE_CHARS}})
 
-    def _answer(self, index: LoadedIndex, triage: Triage, composed: Composition, decision: ScopeDecision) -> Answer:
-        """The notice comes from triage alone; the body from the answerer, or the abstention text;
-        a partial answer's line on what is not covered is ``decision.note``."""
-        extra: dict[str, Any] = {}
+    def _answer(self, index: LoadedIndex, triage: Triage, evidence: Evidence, composed: Composition,
+                decision: ScopeDecision) -> Answer:
+        """The notice comes from triage alone; the body from the answerer, shaped by the tier
+        (assistant.shaping), or the abstention text; a partial answer's line on what is not
+        covered is ``decision.note``."""
+        composed = self.shaper.shape(composed, evidence, triage.level)
+        extra: dict[str, Any] = {"reading": evidence.reading.to_dict()}
         if hasattr(self.answerer, "system_prompt_hash"):
             extra["system_prompt_hash"] = self.answerer.system_prompt_hash
             extra["system_prompt_version"] = getattr(self.answerer, "system_prompt_version", None)
@@ -536,7 +551,8 @@ class Assistant:
                 kept.append(hit)
         return tuple(kept)
 
-    def _evidence(self, query: str, hits: Sequence[Hit], index: LoadedIndex | None = None) -> Evidence:
+    def _evidence(self, query: str, hits: Sequence[Hit], index: LoadedIndex | None = None,
+                  reading: Reading | None = None) -> Evidence:
         index = index or self.index
         qvec = np.asarray(self._encode(query), dtype=np.float32)
         candidates: list[Candidate] = []
@@ -546,4 +562,4 @@ class Assistant:
                 # A source that says "you should never see a doctor" is never quoted, by any answerer.
                 if not self.texts.discourages_care(text):
                     candidates.append(Candidate(hit.chunk, text, vectors[position], rank, position))
-        return Evidence(query, tuple(hits), tuple(candidates), qvec)
+        return Evidence(query, tuple(hits), tuple(candidates), qvec, reading or Reading())

@@ -30,12 +30,13 @@ class SafetyTexts:
     unavailable: str = ""
     too_long: str = ""
     withheld: str = ""
+    emergency_body: str = ""
     discouraging: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> SafetyTexts:
         path = path or DATA_DIR / "safety.yaml"
-        fix = ("Each of notices.emergency, notices.urgent, abstention, unavailable, disclaimer, "
+        fix = ("Each of notices.emergency, notices.urgent, emergency_body, abstention, unavailable, disclaimer, "
                "system_prompt.text and system_prompt.version must be set.")
         with data_file(path, "Safety texts", fix) as data:
             notices = {k: str(data["notices"][k]).strip() for k in ("emergency", "urgent")}
@@ -48,6 +49,7 @@ class SafetyTexts:
                 unavailable=str(data["unavailable"]).strip(),
                 too_long=str(data.get("too_long") or "").strip(),
                 withheld=str(data.get("withheld") or "").strip(),
+                emergency_body=str(data["emergency_body"]).strip(),
                 discouraging=_discouraging(data.get("discouraging")),
             )
         if not all(texts.notices.values()):
