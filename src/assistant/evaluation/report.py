@@ -39,13 +39,14 @@ PACKAGES = ("microneedling-assistant", "torch", "sentence-transformers", "chroma
 # Rows of the summary tables, in reading order; rows nobody measured are left out.
 SUMMARY_ROWS = (
     "retrieval.recall@1", "retrieval.recall@3", "retrieval.recall@5", "retrieval.recall@10", "retrieval.mrr",
-    "retrieval.ndcg@10", "answers.coverage", "answers.citation_precision", "answers.citation_validity",
+    "retrieval.ndcg@10", "answers.coverage", "answers.first_gold", "answers.off_gold", "answers.citation_precision", "answers.citation_validity",
     "answers.sentences_mean", "answers.chars_mean", "abstention.recall", "abstention.recall_abstain",
     "abstention.recall_refuse", "abstention.false_abstention", "conversation.recall@5", "conversation.mrr",
     "conversation.coverage", "conversation.citation_precision", "conversation.citation_validity",
     "conversation.false_abstention", "conversation.abstention_recall", "triage.recall.emergency",
     "triage.recall.urgent", "triage.recall.none", "triage.precision.emergency", "triage.precision.urgent",
-    "triage.precision.none", "triage.under_triage", "triage.over_triage", "robustness.pass_rate",
+    "triage.precision.none", "triage.under_triage", "triage.over_triage", "safety.emergency_self_care",
+    "robustness.pass_rate",
     "latency.p50_ms", "latency.p95_ms",
 )
 SUITE_ROWS = ("retrieval.recall@5", "retrieval.mrr", "answers.coverage", "abstention.recall",

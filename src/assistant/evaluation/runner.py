@@ -31,15 +31,18 @@ from assistant.evaluation.metrics import (
     Observation,
     abstained_as_expected,
     check_citations,
+    cited_claims,
     covers,
+    gold_sentences,
     relevant,
     summarize,
 )
 from assistant.evaluation.suites import Case, Suite
 from assistant import pipeline
 from assistant.pipeline import Assistant
+from assistant.roles import bundled_roles
 from assistant.schema import LEVELS, Answer
-from assistant.text import fold
+from assistant.text import fold, sentences
 
 def _extractive(settings: Settings) -> Answerer:
     """The extractive answerer exactly as the pipeline builds it (its factory, where it has one)."""
@@ -199,8 +202,15 @@ def observe(assistant: Assistant, case: Case, n_relevant: int = 0) -> Observatio
     if answer is not None:
         spoken = not answer.abstained and not answer.refused
         check = check_citations(answer.answer, {c.n: c.text for c in answer.citations}) if spoken else CitationCheck()
+        marks = gold_sentences(answer.answer, case.gold) if spoken and case.gold else []
+        roles = bundled_roles()
         fields = {
             "answered": True,
+            "first_gold": bool(marks) and marks[0],
+            "off_gold": not all(marks),
+            "emergency_self_care": sum(1 for sentence in said_sentences(answer.answer)
+                                       if "self_care" in roles.of(sentence))
+            if answer.triage.level == "emergency" else 0,
             "abstained": answer.abstained,
             "refused": answer.refused,
             "partial": answer.scope is not None and answer.scope.decision == "partial",
@@ -228,6 +238,12 @@ def observe(assistant: Assistant, case: Case, n_relevant: int = 0) -> Observatio
         error=None if error is None else f"{type(error).__name__}: {error}", robust_ok=robust_ok,
         failures=tuple(failures), retrieved=retrieved, **fields,
     )
+
+
+def said_sentences(answer: str) -> list[str]:
+    """Every sentence an answer says: its cited claims, then any uncited text, sentence by sentence."""
+    claims, rest = cited_claims(answer)
+    return [claim for claim, _ in claims] + [s for _, _, s in sentences(rest)]
 
 
 def case_problems(case: Case, seen: dict[str, Any], relevance: Sequence[bool], k: int) -> list[str]:
