@@ -34,14 +34,14 @@ from assistant.text import fold
 
 OFF_WEIGHT = 0.5
 GRID = {
-    "single": (4,),
-    "spread": (0.07,),
+    "single": (2, 3, 4),
+    "spread": (0.05, 0.07, 0.1, 0.15),
     "list_spread": (0.3,),
     "max_sentences": (5,),
-    "name": (0.15, 0.3, 1.0),
-    "story": (0.05,),
-    "phase": (0.05, 0.15, 1.0),
-    "lead_in": (0.35,),
+    "name": (1.0,),
+    "story": (1.0,),
+    "phase": (1.0,),
+    "lead_in": (0.2, 0.35, 1.0),
 }
 
 

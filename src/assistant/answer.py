@@ -220,12 +220,12 @@ class ExtractiveAnswerer(Answerer):
         groups = []
         for i in pool:
             cand = evidence.candidates[i]
-            if not self.roles.refers_back(cand.text):
+            if not self.roles.leans_on(cand.text, evidence.reading):
                 groups.append((i,))
                 continue
             before = at.get((cand.chunk.chunk_id, cand.position - 1))
             if (before is not None and before in allowed and scores[before] >= floor
-                    and not self.roles.refers_back(evidence.candidates[before].text)):
+                    and not self.roles.leans_on(evidence.candidates[before].text, evidence.reading)):
                 groups.append((before, i))
         return groups
 

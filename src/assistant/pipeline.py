@@ -441,8 +441,9 @@ class Assistant:
                           corpus_version=version, answerer="unavailable",
                           extra={"error": "knowledge base unavailable"})
         hits = self.collapse(found, index)[: self.settings.k]
-        reading = self.roles.read(message[:MAX_QUERY_CHARS], [t.content[:MAX_QUERY_CHARS] for t in history
-                                                              if t.role == "user"])
+        subject = index.scope.subject  # "after microneedling" reads as "after treatment"
+        reading = self.roles.read(subject.generic(message[:MAX_QUERY_CHARS]),
+                                  [subject.generic(t.content[:MAX_QUERY_CHARS]) for t in history if t.role == "user"])
         evidence = self._evidence(query, hits, index, reading)
         try:
             decision = self.decide(message, evidence, index, self.follow_up_context(message, history),

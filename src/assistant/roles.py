@@ -36,6 +36,10 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _NAME = re.compile(r"(?<=[a-z,;)] )([A-Z][a-z][A-Za-z'’-]*)")
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
             "ten": 10, "a": 1, "a couple of": 2, "couple of": 2, "couple": 2, "few": 3}
+# "these symptoms", "this procedure", "such changes": a thing named earlier.
+_DEMONSTRATIVE = re.compile(r"\b(?:this|these|those|such)\s+([a-z][a-z-]+)", re.IGNORECASE)
+_NOT_NOUNS = frozenset("as is are was were can could may might will would should must has have had does do "
+                       "did includes include means highlights stimulates helps".split())
 _DAYS = re.compile(r"\bday (\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b"
                    r"|\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|couple of|a|few)\s*"
                    r"(days?|d|weeks?|wks?|hours?|hrs?)\s*(ago|after|post|since|out|later|in)\b"
@@ -119,6 +123,17 @@ class Roles:
 
     def _leads(self, sentence: str) -> bool:
         return any(p.search(sentence.rstrip()) for p in self._leads_on)
+
+    def leans_on(self, sentence: str, reading: Reading) -> bool:
+        """The sentence leans on text before it: its opening refers back, or it names "these
+        symptoms" (this, these, those, such + a noun) that the question does not name."""
+        if self.refers_back(sentence):
+            return True
+        for match in _DEMONSTRATIVE.finditer(sentence):
+            noun = match.group(1).lower()
+            if noun not in _NOT_NOUNS and not any(w[:5] == noun[:5] for w in reading.words if len(w) > 2):
+                return True
+        return False
 
     def phase_of(self, sentence: str) -> Phase | None:
         """The one phase a sentence is about; None when it names both or neither."""

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from assistant.answer import Composition, Evidence, Unit, assemble, units_of, usable
-from assistant.roles import Roles
+from assistant.roles import Reading, Roles
 
 
 def _from_evidence(evidence: Evidence, wanted: Sequence[int]) -> list[Unit]:
@@ -56,34 +56,47 @@ class Shaper:
         return composition
 
     def emergency(self, composition: Composition, evidence: Evidence | None) -> Composition:
-        units = [] if composition.abstained else [u for u in units_of(composition) if self.roles.urgent_help(u.text)]
+        reading = evidence.reading if evidence is not None else Reading()
+
+        def keep(text: str) -> bool:
+            return self.roles.urgent_help(text) and not self.roles.leans_on(text, reading)
+
+        units = [] if composition.abstained else [u for u in units_of(composition) if keep(u.text)]
         if not units and evidence is not None:
-            units = _from_evidence(evidence, _ranked(evidence, self.roles.urgent_help, EMERGENCY_REACH)[:1])
+            units = _from_evidence(evidence, _ranked(evidence, keep, EMERGENCY_REACH)[:1])
         if not units:
             return Composition(self.emergency_body, (), abstained=False, relevance=composition.relevance,
                                answerer="safety")
         hits = evidence.hits if evidence is not None else ()
         return replace(assemble(units, hits, composition.relevance, composition.answerer), answerer="safety")
 
-    def _sends_to_help(self, text: str, phase: str | None = None) -> bool:
+    def _sends_to_help(self, text: str, reading: Reading) -> bool:
         """Sends the reader to a professional, standing alone, and not about the other phase."""
-        return ("help" in self.roles.of(text) and not self.roles.refers_back(text)
-                and (phase is None or self.roles.phase_of(text) in (None, phase)))
+        return ("help" in self.roles.of(text) and not self.roles.leans_on(text, reading)
+                and (reading.phase is None or self.roles.phase_of(text) in (None, reading.phase)))
 
     def urgent(self, composition: Composition, evidence: Evidence | None) -> Composition:
+        reading = evidence.reading if evidence is not None else Reading()
+        said = units_of(composition)
+        after = {id(b): a.text for a, b in zip(said, said[1:])}  # what each sentence followed
         units = []
-        for unit in units_of(composition):
+        for unit in said:
             roles = self.roles.of(unit.text)
             if "waiting" in roles and "help" not in roles:
                 continue  # "it should resolve in a few days" is not said about a red flag
             units.append(unit)
-        phase = evidence.reading.phase if evidence is not None else None
-        first = next((u for u in units if self._sends_to_help(u.text, phase)), None)
-        if first is None and evidence is not None:
-            found = _from_evidence(evidence, _ranked(evidence, lambda text: self._sends_to_help(text, phase))[:1])
-            first = found[0] if found else None
-        if first is not None:
-            units = [first, *(u for u in units if u.text != first.text)]
+        at = next((i for i, u in enumerate(units) if self._sends_to_help(u.text, reading)), None)
+        if at is None and evidence is not None:
+            found = _from_evidence(evidence, _ranked(evidence, lambda text: self._sends_to_help(text, reading))[:1])
+            units = found + [u for u in units if not found or u.text != found[0].text]
+        elif at is not None:
+            end = at + 1  # the sentences that lean on it move with it
+            while end < len(units) and self.roles.leans_on(units[end].text, reading):
+                end += 1
+            units = units[at:end] + units[:at] + units[end:]
+        # A sentence that leans on another stays only right after the one it followed.
+        units = [u for i, u in enumerate(units) if not self.roles.leans_on(u.text, reading)
+                 or (i > 0 and after.get(id(u)) == units[i - 1].text)]
         if not units:
             return composition
         hits = evidence.hits if evidence is not None else ()

@@ -98,6 +98,11 @@ class Subject:
             return text
         return re.sub(r"\s+", " ", self._pattern.sub(" ", text)).strip()
 
+    def generic(self, text: str, word: str = "treatment") -> str:
+        """``text`` with the subject named by a generic ``word`` ("after microneedling" ->
+        "after treatment"), so rules about any treatment read it."""
+        return self._pattern.sub(word, text) if self.terms else text
+
     @cached_property  # strip() runs on every retrieval query
     def _pattern(self) -> re.Pattern[str]:
         # A form's words may be written apart, hyphenated or joined: "micro needling", "micro-needling".
