@@ -523,8 +523,29 @@ def test_cli_answerer_flag_loads_the_hf_folder_and_reports_the_prompt_hash(hashi
     assert data["system_prompt_hash"] == default_texts().system_prompt_hash
 
 
-def test_assistant_stream_yields_grounded_text_with_the_notice_then_the_final_answer(hashing_index) -> None:
-    """Assistant.stream, as the chat uses it: provisional grounded text, the notice on every frame."""
+def test_assistant_stream_yields_grounded_text_then_the_final_answer(hashing_index) -> None:
+    """Assistant.stream, as the chat uses it: provisional grounded text, then the final answer."""
+    from assistant.pipeline import Assistant
+
+    fallback = ExtractiveAnswerer(0.1, hashing_index.max_sentences)
+    assistant = Assistant.load(hashing_index, HashingEmbedder())
+    question = "How long do pimples last after microneedling?"
+    evidence = assistant._prepare(question, ())[2]
+    week = next(i for i, h in enumerate(evidence.hits, start=1) if "within a few days to a week" in h.chunk.text)
+    output = (f"These pimples are usually mild and should resolve within a few days to a week [{week}]. "
+              f"Avoid picking or squeezing the pimples [{week}].")
+    assistant.answerer = LLMAnswerer(fake(output), fallback, name="fake")
+    frames = list(assistant.stream(question))
+    assert len(frames) >= 2
+    *provisional, final = frames
+    assert all(f.answerer == "streaming" and f.notice is None for f in provisional)
+    assert final.answerer in ("fake", FALLBACK) and final.notice is None
+    assert_grounded(final)
+
+
+def test_under_a_notice_the_stream_gives_only_the_shaped_final_answer(hashing_index) -> None:
+    """Under an escalation notice nothing provisional is shown: the tier shapes the body once
+    it is complete, so self-care an LLM writes first is never on screen, even for a moment."""
     from assistant.pipeline import Assistant
 
     fallback = ExtractiveAnswerer(0.1, hashing_index.max_sentences)
@@ -536,8 +557,8 @@ def test_assistant_stream_yields_grounded_text_with_the_notice_then_the_final_an
               f"Seek medical assistance promptly if you develop these symptoms [{fever}].")
     assistant.answerer = LLMAnswerer(fake(output), fallback, name="fake")
     frames = list(assistant.stream(question))
-    assert len(frames) >= 2
-    *provisional, final = frames
-    assert all(f.answerer == "streaming" and f.notice == assistant.texts.notice("urgent") for f in provisional)
-    assert final.answerer in ("fake", FALLBACK) and final.notice == assistant.texts.notice("urgent")
+    assert len(frames) == 1
+    final = frames[0]
+    assert final.notice == assistant.texts.notice("urgent") and final.answerer in ("fake", FALLBACK)
+    assert "help" in assistant.roles.of(final.answer.split(" [")[0])  # a professional first
     assert_grounded(final)
