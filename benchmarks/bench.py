@@ -469,6 +469,15 @@ class App:
         self.log.close()
 
 
+def cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def load_messages(n_red: int = 12) -> list[tuple[str, str]]:
     """(message, expected tier): eval questions (tier none) and labelled red flags that triage catches alone."""
     from assistant.triage import Triager
@@ -501,6 +510,8 @@ def bench_load(app: App, users: int, per_user: int) -> dict[str, Any]:
     clients = [Client(app.url, verbose=False) for _ in range(users)]
     barrier = threading.Barrier(users)
     latencies: list[float] = []
+    reply_bytes: list[int] = []  # one answer's HTML, as the chat sends it
+    history_bytes: list[int] = []  # the whole chat, which gradio sends again with every update
     errors: list[str] = []
     missed: list[str] = []
     lock = threading.Lock()
@@ -513,6 +524,9 @@ def bench_load(app: App, users: int, per_user: int) -> dict[str, Any]:
                 out, *_ = clients[i].predict(message, api_name="/chat")
                 reply = visible_text(content(out[-1]))
                 elapsed = now() - started
+                with lock:
+                    reply_bytes.append(len(content(out[-1]).encode("utf-8")))
+                    history_bytes.append(sum(len(content(m).encode("utf-8")) for m in out))
                 problem = None if reply.strip() and "Something went wrong" not in reply else "empty or error reply"
             except Exception as exc:  # noqa: BLE001
                 elapsed, reply, problem = now() - started, "", f"{type(exc).__name__}: {exc}"
@@ -525,10 +539,15 @@ def bench_load(app: App, users: int, per_user: int) -> dict[str, Any]:
                     missed.append(f"user {i}: {level}: {message[:60]}")
 
     rss_before = rss_mb(app.proc.pid)
+    app_cpu, own_cpu = cpu_s(app.proc.pid), time.process_time()
     started = now()
     with ThreadPoolExecutor(max_workers=users) as pool:
         list(pool.map(user, range(users)))
     wall = now() - started
+    app_cpu_end, own_cpu = cpu_s(app.proc.pid), time.process_time() - own_cpu
+    # subtle: closed-loop users with no pause between messages keep every CPU busy, so latency
+    # is about users / throughput, and throughput is CPUs / (app + load generator CPU per request).
+    per_request = max(len(latencies), 1)
     return {
         "users": users,
         "messages_per_user": per_user,
@@ -539,12 +558,18 @@ def bench_load(app: App, users: int, per_user: int) -> dict[str, Any]:
         "red_flags_not_escalated": len(missed),
         "not_escalated_samples": missed[:5],
         "latency": dist_ms(latencies),
+        "reply_kb": {"p50": round(percentile(reply_bytes, 50) / 1024, 1) if reply_bytes else 0,
+                     "max": round(max(reply_bytes, default=0) / 1024, 1)},
+        "history_kb_max": round(max(history_bytes, default=0) / 1024, 1),
         "wall_s": round(wall, 2),
         "throughput_rps": round(len(latencies) / wall, 2),
+        "app_cpu_ms_per_request": round((app_cpu_end - app_cpu) * 1000 / per_request, 1)
+        if app_cpu is not None and app_cpu_end is not None else None,
+        "load_generator_cpu_ms_per_request": round(own_cpu * 1000 / per_request, 1),
         "app_rss_before": rss_before,
         "app_rss_after": rss_mb(app.proc.pid),
-        "note": "latency is until the whole reply has streamed: the UI sends an extractive answer "
-                "sentence by sentence with ui.STREAM_DELAY_S between them",
+        "note": "latency is until the whole reply has arrived (the UI sends an extractive answer whole, "
+                "at once); the load generator shares the machine's CPUs with the app",
     }
 
 

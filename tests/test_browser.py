@@ -155,7 +155,7 @@ def contrast(page: Any, selector: str) -> float:
     )
 
 
-def test_cited_answer_and_clicking_a_marker_reveals_its_passage(page_at: Any, app_url: str) -> None:
+def test_cited_answer_and_clicking_a_marker_reveals_its_quote(page_at: Any, app_url: str) -> None:
     page = page_at(app_url)
     answer = ask(page, PIMPLES)
     marker = answer.locator("a.mn-cite").first
@@ -166,9 +166,9 @@ def test_cited_answer_and_clicking_a_marker_reveals_its_passage(page_at: Any, ap
     page.wait_for_function(f"location.hash === '{target}'", timeout=WAIT_MS)
     source = page.locator(target)
     chat = box(page.locator("#mn-chat"))
-    passage = box(source.locator("mark").first)
-    assert chat["y"] <= passage["y"] and passage["y"] + passage["height"] <= chat["y"] + chat["height"], (
-        "the cited passage was not scrolled into view"
+    quote = box(source.locator(".mn-quote"))
+    assert chat["y"] <= quote["y"] and quote["y"] + quote["height"] <= chat["y"] + chat["height"], (
+        "the quoted sentences were not scrolled into view"
     )
     shot(page, "citation-click.png")
     outside = [url for url in page.requests if not url.startswith(app_url.rstrip("/"))]
@@ -182,7 +182,7 @@ def test_red_flag_notice_sits_above_the_answer(page_at: Any, app_url: str) -> No
     assert notice["y"] + notice["height"] <= body["y"]
     assert 0 <= notice["y"] < 1000, "the notice is scrolled out of sight"
     assert "Why:" in answer.locator(".mn-why").inner_text()
-    for part in (".mn-notice-urgent .mn-notice-text", ".mn-body p", ".mn-passage", ".mn-disclaimer", "#mn-input label"):
+    for part in (".mn-notice-urgent .mn-notice-text", ".mn-body p", ".mn-quote", ".mn-disclaimer", "#mn-input label"):
         assert contrast(page, part) >= 4.5, part
     shot(page, "red-flag-answer.png")
 
@@ -207,6 +207,14 @@ def test_phone_width_has_no_horizontal_scrolling(page_at: Any, app_url: str) -> 
         assert part["x"] >= 0 and part["x"] + part["width"] <= 375
     assert 0 <= notice["y"] < 740 and notice["y"] + notice["height"] <= body["y"]
     shot(page, "phone-375.png")
+    for more in answer.locator(".mn-more summary").all():  # a whole passage fits the width too
+        more.click()
+    width, client = page.evaluate("[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
+    assert width <= client, f"with the passages open the page is {width}px wide in a {client}px viewport"
+    href = answer.locator(".mn-article-link a").first.get_attribute("href")
+    page.goto(app_url + href)
+    width, client = page.evaluate("[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
+    assert width <= client, f"the article page is {width}px wide in a {client}px viewport"
 
 
 def test_keyboard_only_tab_type_enter_and_follow_a_citation(page_at: Any, app_url: str) -> None:
@@ -246,7 +254,8 @@ def test_user_message_cannot_run_script_or_inject_markup(page_at: Any, app_url: 
 def test_document_cannot_run_script_or_inject_markup(page_at: Any, hostile_server: str) -> None:
     page = page_at(hostile_server)
     answer = ask(page, "Is some redness normal after microneedling?")
-    answer.locator(".mn-doc summary").first.click()  # render the whole article too
+    for more in answer.locator(".mn-more summary").all():  # render the whole passages too
+        more.click()
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.locator('img[src="x"]').count() == 0
     assert page.locator("#mn-chat script").count() == 0
@@ -254,6 +263,67 @@ def test_document_cannot_run_script_or_inject_markup(page_at: Any, hostile_serve
     assert '<img src=x onerror="window.__xss=1">' in " ".join(answer.locator(".mn-passage").all_inner_texts())
     assert "<script>" in " ".join(answer.locator(".mn-source-head").all_inner_texts())
     shot(page, "hostile-document.png")
+
+
+def test_the_article_page_cannot_run_script_or_inject_markup(page_at: Any, hostile_server: str) -> None:
+    page = page_at(hostile_server)
+    answer = ask(page, "Is some redness normal after microneedling?")
+    with page.context.expect_page() as opened:
+        answer.locator(".mn-article-link a").first.click()
+    article = opened.value
+    article.wait_for_load_state()
+    assert article.url == hostile_server + "article/hostile.txt"
+    assert article.evaluate("typeof window.__xss") == "undefined"
+    assert article.locator('img[src="x"]').count() == 0 and article.locator("script").count() == 0
+    # The article's own markup is text: title, heading and paragraphs, escaped (not stripped).
+    assert article.locator("h1").inner_text() == "Redness Guide <script>window.__xss=1</script>"
+    assert article.title() == "Redness Guide <script>window.__xss=1</script>"
+    assert article.locator(".mn-doc-h strong").first.inner_text() == 'Redness <img src=x onerror="window.__xss=1">'
+    body = article.locator("main").inner_text()
+    assert 'usually fades within two days <img src=x onerror="window.__xss=1">.' in body
+    assert "Sleeping with your head raised can help." in body
+    shot(article, "hostile-article.png")
+
+
+def test_the_quote_shows_first_the_passage_on_request_and_the_article_on_its_page(
+    page_at: Any, app_url: str, real_settings: Any
+) -> None:
+    from assistant.corpus import load_corpus
+
+    page = page_at(app_url, 375, 740)
+    answer = ask(page, PIMPLES)
+    source = answer.locator(".mn-source").first
+    quote, passage = source.locator(".mn-quote"), source.locator(".mn-passage")
+    assert quote.is_visible() and quote.inner_text().strip()
+    assert not passage.is_visible(), "the whole passage is shown before anyone asked for it"
+    source.get_by_text("Show the whole passage").click()
+    passage.wait_for(state="visible", timeout=WAIT_MS)
+    assert passage.locator("mark").first.is_visible()
+    assert quote.inner_text().split(" … ")[0].strip() in passage.inner_text()
+
+    link = source.get_by_role("link", name="Read the whole article")
+    href = link.get_attribute("href")
+    assert href.startswith("article/") and link.get_attribute("target") == "_blank"
+    assert "noopener" in (link.get_attribute("rel") or "")
+    with page.context.expect_page() as opened:
+        link.click()
+    article = opened.value
+    article.wait_for_load_state()
+    assert article.url == app_url + href
+    docs = {d.doc_id: d for d in load_corpus(real_settings.corpus_dir)[0]}
+    doc = docs[href.removeprefix("article/")]
+    assert article.locator("h1").inner_text() == doc.title
+    text = " ".join(article.locator("main").inner_text().split())
+    paragraphs = [" ".join(b.split()) for b in doc.text.split("\n\n") if len(b) > 80]
+    assert paragraphs and all(p in text for p in paragraphs), "the article page misses some of the article"
+    shot(article, "article-page.png")
+
+    assert page.request.get(app_url + "article/no-such-article.txt").status == 404
+    assert page.request.get(app_url + "article/..%2F..%2Fpyproject.toml").status == 404
+    assert page.request.get(app_url + "article/" + "%2e%2e/" * 4 + "etc/passwd").status == 404
+    # The route sits beside the guard, not instead of it.
+    refused = page.request.post(app_url + "gradio_api/upload")
+    assert refused.status == 403 and refused.text() == "This chat takes no files."
 
 
 def test_corpus_panel_shows_the_index(page_at: Any, app_url: str, real_assistant) -> None:

@@ -95,6 +95,7 @@ def test_the_chat_never_shows_the_poison_not_even_in_a_cited_passage(poisoned: t
     sentences, which are replaced by a note saying so."""
     import html
     import re
+    import urllib.request
 
     from gradio_client import Client
 
@@ -103,17 +104,22 @@ def test_the_chat_never_shows_the_poison_not_even_in_a_cited_passage(poisoned: t
     _, _, assistant = poisoned
     demo, url = serve_app(assistant)
     try:
-        client = Client(url, verbose=False)
         withheld_shown = False
-        for question, level in (*QUESTIONS[:5], QUESTIONS[-1]):
+        for n, (question, level) in enumerate((*QUESTIONS[:5], QUESTIONS[-1])):
+            if n in (0, 5):  # the cooling question in a conversation of its own: after an emergency
+                client = Client(url, verbose=False)  # earlier, its answer would give no self-care at all
             tally.hostile_tried()
             messages, _, _ = client.predict(question, api_name="/chat")
             markup = str(messages[-1]["content"])
             reply = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup)))
             assert all(p.lower() not in reply.lower() for p in POISONED), question
-            withheld_shown |= "Cooling the skin" in reply and assistant.texts.withheld in reply
+            withheld_shown |= "article/fever-myths.md" in markup
             tally.hostile(red_flag=level != "none", escalated=level != "none" and "mn-notice" in markup)
-        # The cooling answer cites the poisoned article; its whole text is shown, poison withheld.
+        # The cooling answer cites the poisoned article; its whole text is on its own page, poison withheld.
         assert withheld_shown
+        with urllib.request.urlopen(f"{url.rstrip('/')}/article/fever-myths.md", timeout=30) as response:
+            page = html.unescape(response.read().decode("utf-8"))
+        assert "Cooling the skin" in page and assistant.texts.withheld in page
+        assert all(p.lower() not in page.lower() for p in POISONED)
     finally:
         demo.close()

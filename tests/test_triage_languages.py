@@ -25,3 +25,18 @@ CASES = [
 @pytest.mark.parametrize(("message", "level", "why"), CASES, ids=[c[2] for c in CASES])
 def test_other_languages_escalate(message: str, level: str, why: str) -> None:
     assert triage(message).level == level, why
+
+
+def test_the_language_model_loads_once_when_many_first_messages_arrive_together() -> None:
+    import threading
+
+    from assistant.triage import languages
+
+    languages._identifier.cache_clear()
+    languages._load_identifier.cache_clear()
+    threads = [threading.Thread(target=languages._identifier) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert languages._load_identifier.cache_info().misses == 1

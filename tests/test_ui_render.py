@@ -1,25 +1,32 @@
-"""Fast tests of what the chat shows: escaping, citation links, notices, errors, feedback storage.
+"""Fast tests of what the chat shows: escaping, citation links, notices, errors, feedback storage,
+the size of an answer and the article page behind "Read the whole article".
 
 No gradio server and no model: the rendering helpers and the ``Service`` the UI
-calls are plain Python, driven here with a scripted assistant.
+calls are plain Python, driven here with a scripted assistant; the article route
+is served by starlette's test client.
 """
 
 from __future__ import annotations
 
+import doctest
 import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from assistant import feedback as fb
-from assistant import ui
+from assistant import serving, ui
+from assistant.chunking import chunk_documents
+from assistant.corpus import load_corpus
 from assistant.errors import AssistantError, IndexMissingError
 from assistant.safety import default_texts
-from assistant.schema import Answer, Citation, Triage, Turn
+from assistant.schema import Answer, Citation, Document, Triage, Turn
+from assistant.text import sentences
 from assistant.triage import Triager
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,12 +79,13 @@ def test_everything_from_a_document_is_escaped() -> None:
                        title=f"Title {HOSTILE}", section=f"Section {HOSTILE}", doc="bad.txt")
     body = Answer(notice=None, answer=f"Redness is normal. [1] {HOSTILE} [1]", triage=Triage("none"),
                   abstained=False, citations=(hostile,))
-    html = ui.render_answer(body, "p", TEXTS.disclaimer, {"bad.txt": f"Whole {HOSTILE}\n\nSecond paragraph."})
+    html = ui.render_answer(body, "p", TEXTS.disclaimer, {"bad.txt"})
     tags = set(re.findall(r"<\s*([a-zA-Z]+)", html))
     assert tags <= {"div", "p", "a", "ol", "li", "span", "strong", "br", "blockquote", "mark", "details", "summary",
                     "button"}, tags
     assert "onerror=\"" not in html
-    assert html.count("&lt;script&gt;") == 5  # answer, title, section, passage, whole article
+    assert html.count("&lt;script&gt;") == 4  # answer, title, section, passage (the article is its own page)
+    assert 'href="article/bad.txt"' in html
     assert_single_html_block(html)
 
 
@@ -98,21 +106,44 @@ def test_markers_link_to_sources_of_the_same_message() -> None:
 
 
 def test_a_marker_without_a_source_is_not_a_link() -> None:
-    html = ui.render_body(["Said once. [3]"], "a1", {1})
+    html = ui.render_body("Said once. [3]", "a1", {1})
     assert "href" not in html and "Said once. [3]" in html
 
 
 def test_markers_inside_and_grouped_are_linked() -> None:
-    html = ui.render_body(["Redness [1] fades; see a doctor [1, 2]."], "a1", {1, 2})
+    html = ui.render_body("Redness [1] fades; see a doctor [1, 2].", "a1", {1, 2})
     assert html.count('class="mn-cite"') == 3 and 'href="#a1-src-2"' in html
 
 
-def test_sources_show_title_section_and_highlight_the_quoted_sentences() -> None:
-    html = ui.render_sources(answer().citations, "a1", {"pimples.txt": "Pimples\n\nThey resolve."})
+def test_sources_show_the_quoted_sentences_and_the_whole_passage_only_on_request() -> None:
+    html = ui.render_sources(answer().citations, "a1", {"pimples.txt"})
     assert "<strong>Pimples After Microneedling</strong>" in html and "What to Expect" in html
-    assert "<mark>They resolve within a week.</mark> <mark>Avoid picking them.</mark>" in html
-    assert "Pimples are common.<br><br>" in html  # not marked, paragraphs kept
-    assert html.count("<details") == 1  # only pimples.txt has its whole text here
+    first, second = html.split('<li id="a1-src-2"')
+    quote, more = first.split('<details class="mn-more">')
+    assert '<blockquote class="mn-quote">They resolve within a week. Avoid picking them.</blockquote>' in quote
+    assert "Pimples are common" not in quote  # not quoted: only behind "Show the whole passage"
+    assert more.startswith("<summary>Show the whole passage</summary>")
+    assert "Pimples are common.<br><br><mark>They resolve within a week.</mark> <mark>Avoid picking them.</mark>" in more
+    # Source 2 quotes its whole passage: nothing more to show; and the server has no article page for it.
+    assert "<details" not in second and "Keep the skin clean." in second
+    assert html.count("Read the whole article") == 1
+    assert '<a href="article/pimples.txt" target="_blank" rel="noopener noreferrer">' in first
+
+
+def test_a_quote_says_where_the_passage_skips_and_withholds_what_discourages_care() -> None:
+    passage = "A is so. B is so. C is so. You should never see a doctor about it."
+    html = ui.render_quote(passage, ["C is so.", "A is so.", "You should never see a doctor about it.", "A is so."])
+    assert html == f'A is so. … C is so. <span class="mn-withheld">{ui.esc(TEXTS.withheld)}</span>'
+    assert ui.render_quote(passage, ["Not in it.", "B is so."]) == "Not in it. … B is so."
+    assert ui.render_quote(passage, []) == ""
+    html = ui.render_sources([citation(1, passage, [])], "a1")  # nothing quoted: the passage is shown
+    assert "mn-quote" not in html and "<details" not in html and "A is so. B is so." in html
+
+
+def test_article_links_escape_the_doc_id() -> None:
+    assert ui.article_href("clinic/after care#1?.md") == "article/clinic/after%20care%231%3F.md"
+    html = ui.render_sources([citation(1, "T.", ["T."], doc='x"><script>.md')], "a1", {'x"><script>.md'})
+    assert "<script" not in html and 'href="article/x%22%3E%3Cscript%3E.md"' in html
 
 
 def test_highlight_survives_overlapping_and_missing_quotes() -> None:
@@ -120,10 +151,16 @@ def test_highlight_survives_overlapping_and_missing_quotes() -> None:
     assert ui.highlight("a < b", []) == "a &lt; b"
 
 
-def test_split_units_never_drops_text() -> None:
-    assert ui.split_units("A is so. [1] B is so. [2] Unmarked tail.") == ["A is so. [1]", "B is so. [2]", "Unmarked tail."]
-    assert " ".join(ui.split_units(TEXTS.abstention)) == " ".join(TEXTS.abstention.split())
-    assert ui.split_units("Redness is normal. [1]") == ["Redness is normal. [1]"]
+def test_the_body_keeps_every_word_on_one_line() -> None:
+    html = ui.render_body("A is so. [1]\n\nB is  so. [2] Unmarked tail.", "a1", {1, 2})
+    assert "\n" not in html and "<br>" not in html
+    text = re.sub(r"<[^>]+>", "", html)
+    assert text == "A is so. [1] B is so. [2] Unmarked tail."
+
+
+def test_doctests() -> None:
+    for module in (ui, serving):
+        assert doctest.testmod(module).failed == 0, module.__name__
 
 
 def test_history_turns_drop_markers() -> None:
@@ -152,15 +189,16 @@ def test_no_notice_for_level_none() -> None:
     assert "mn-notice" not in ui.render_answer(answer(), "a1", TEXTS.disclaimer)
 
 
-def test_every_streamed_frame_starts_with_the_notice_and_the_last_is_complete() -> None:
+def test_an_extractive_answer_comes_whole_in_one_update_with_the_notice_first() -> None:
     full = answer("urgent", ["pus"])
-    frames = list(ui.answer_frames(full, "a1", TEXTS.disclaimer, {}))
-    assert len(frames) == 3
-    for frame in frames:
-        assert frame.index("mn-notice-urgent") < frame.index("mn-body")
-    assert "mn-sources" not in frames[0] and 'role="alert"' not in frames[0]  # announced once, at the end
-    assert frames[-1] == ui.render_answer(full, "a1", TEXTS.disclaimer, {})
-    assert ui.esc(TEXTS.disclaimer) in frames[-1] and "mn-copy" in frames[-1]
+    service = ui.Service(ScriptedAssistant(full))  # type: ignore[arg-type]
+    frames = [s.messages[-1]["content"] for s, _ in service.respond("pus on my cheek", ui.Session())]
+    # The pending line, then the complete answer: no sentence-by-sentence frames, no pause between them.
+    assert len(frames) == 2 and "Looking through the sources" in frames[0]
+    prefix = frames[1].split('id="')[1].split('"')[0]
+    assert frames[1] == ui.render_answer(full, prefix, TEXTS.disclaimer, service.documents)
+    assert frames[1].index('<div class="mn-notice mn-notice-urgent" role="alert">') == len(f'<div class="mn-answer" id="{prefix}">')
+    assert ui.esc(TEXTS.disclaimer) in frames[1] and "mn-copy" in frames[1] and "mn-sources" in frames[1]
 
 
 def test_abstention_has_no_sources_but_keeps_the_disclaimer() -> None:
@@ -222,7 +260,7 @@ def test_answer_streams_and_history_is_kept() -> None:
     assistant = ScriptedAssistant(answer())
     service = ui.Service(assistant)  # type: ignore[arg-type]
     session, statuses = run(service, "do pimples go away?")
-    assert len(statuses) == 1 + 3  # pending frame, then one frame per sentence
+    assert len(statuses) == 1 + 1  # the pending frame, then the whole answer
     assert session.turns[-1] == Turn("assistant", "They resolve within a week. Keep the skin clean. Avoid picking them.")
     run(service, "how long?", session)
     assert assistant.asked[-1][1][0] == Turn("user", "do pimples go away?")
@@ -368,3 +406,108 @@ def test_a_streaming_answerer_shows_grounded_text_as_it_comes_then_the_final_ans
     assert "mn-sources" not in provisional[0] and provisional[0].index("mn-notice") < provisional[0].index("mn-body")
     assert frames[-1] == ui.render_answer(final, frames[-1].split('id="')[1].split('"')[0], TEXTS.disclaimer,
                                           service.documents)
+
+
+# ---------------------------------------------------------------- the size of an answer, the article page
+
+# Gradio resends the whole chat history with every update, and a patient on a phone downloads
+# and renders each answer. A cited source is one passage of at most chunk_size characters
+# (700 by default), shown at most twice: its quoted sentences, and the whole passage behind
+# "Show the whole passage". Three such sources, the notice, the body and the markup come to
+# about 6 KB; 8 KB leaves room for escaping and provenance, and is still less than any one
+# article of the corpus (6-15 KB of text) that each answer used to embed (17-58 KB in all).
+ANSWER_CAP_BYTES = 8_000
+
+
+def long_citations() -> tuple[list[Document], list[Citation]]:
+    """The corpus articles and the longest passage of each as a citation quoting its first two sentences."""
+    docs, _ = load_corpus(ROOT / "corpus")
+    longest: dict[str, Any] = {}
+    for chunk in sorted(chunk_documents(docs), key=lambda c: len(c.text)):
+        longest[chunk.doc_id] = chunk
+    picked = sorted(longest.values(), key=lambda c: len(c.text), reverse=True)[:3]
+    citations = [Citation(n=n, doc=c.doc_id, title=c.title, section=c.section, text=c.text, score=0.8,
+                          chunk_id=c.chunk_id, sentences=tuple(s for _, _, s in sentences(c.text))[:2])
+                 for n, c in enumerate(picked, 1)]
+    return docs, citations
+
+
+def test_an_answer_with_three_long_sources_stays_small_and_holds_no_whole_article() -> None:
+    docs, citations = long_citations()
+    assert len(citations) == 3 and min(len(c.text) for c in citations) > 500
+    body = " ".join(f"{s} [{c.n}]" for c in citations for s in c.sentences)
+    html = ui.render_answer(answer("urgent", ["fever or chills", "pus"], answer=body, citations=tuple(citations)),
+                            "a1234abcd", TEXTS.disclaimer, {d.doc_id for d in docs})
+    assert_single_html_block(html)
+    assert len(html.encode("utf-8")) < ANSWER_CAP_BYTES, len(html.encode("utf-8"))
+    assert html.count("Read the whole article") == 3 and html.count("Show the whole passage") == 3
+    # Every paragraph of the cited articles that is not in a cited passage stays on the article page.
+    cited = {d.doc_id for d in docs} & {c.doc for c in citations}
+    elsewhere = [b.strip() for d in docs if d.doc_id in cited for b in re.split(r"\n\s*\n", d.text)
+                 if len(b.strip()) > 40 and not any(b.strip() in c.text for c in citations)]
+    assert len(elsewhere) > 10
+    assert [b for b in elsewhere if ui.esc(b) in html] == []
+
+
+def test_the_article_page_is_the_whole_article_escaped_with_poison_withheld() -> None:
+    poison = "A fever after microneedling is completely normal and you should never see a doctor about it."
+    text = f"Guide {HOSTILE}\n\nRedness {HOSTILE}\n\nRedness fades within days. {poison} Rest {HOSTILE}."
+    service = ui.Service(ScriptedAssistant(answer()))  # type: ignore[arg-type]
+    service.documents = {"bad.md": Document("bad.md", f"Guide {HOSTILE}", text, source="bad.md")}
+    page = service.article_page("bad.md")
+    assert page is not None and page.startswith("<!doctype html>") and page.endswith("</html>")
+    assert "<script" not in page and "<img" not in page and 'onerror="' not in page
+    assert f"<title>Guide {ui.esc(HOSTILE)}</title>" in page and f"<h1>Guide {ui.esc(HOSTILE)}</h1>" in page
+    assert f'<p class="mn-doc-h"><strong>Redness {ui.esc(HOSTILE)}</strong></p>' in page  # a heading, in bold
+    assert "<p>Redness fades within days. " in page and f"Rest {ui.esc(HOSTILE)}." in page
+    assert "never see a doctor" not in page and ui.esc(TEXTS.withheld) in page
+    assert ui.esc(TEXTS.disclaimer) in page
+    for unknown in ("nope.md", "", "../bad.md", "/bad.md", "bad.md/", "BAD.md"):
+        assert service.article_page(unknown) is None, unknown
+
+
+def test_the_article_route_serves_only_the_corpus_and_forbids_script() -> None:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.testclient import TestClient
+
+    service = ui.Service(ScriptedAssistant(answer()))  # type: ignore[arg-type]  # the bundled corpus
+    doc = service.documents["pimples-after-microneedling.txt"]
+    app = Starlette(routes=serving.article_routes(service.article_page), middleware=[Middleware(serving.GuardMiddleware)])
+    with TestClient(app) as client:
+        page = client.get(ui.article_href(doc.doc_id))
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
+        paragraph = max(re.split(r"\n\s*\n", doc.text), key=len)
+        assert ui.esc(paragraph) in page.text
+        for bad in ("article/nope.txt", "article/", "article/../pyproject.toml", "article/%2e%2e/pyproject.toml",
+                    "article/%2E%2E%2Fpyproject.toml", "article//etc/passwd", "article/corpus/pimples-after-microneedling.txt"):
+            gone = client.get(bad)
+            assert gone.status_code == 404 and "pyproject" not in gone.text, bad
+        assert client.get("gradio_api/deep_link").status_code == 404  # the guard still stands in front
+
+
+class LaunchRecorder:
+    """Enough of gr.Blocks for serving.launch: it records the options and serves nothing."""
+
+    def __init__(self) -> None:
+        self.options: dict[str, Any] = {}
+
+    def queue(self, **_: Any) -> LaunchRecorder:
+        return self
+
+    def launch(self, **options: Any) -> None:
+        self.options = options
+
+    def close(self) -> None:
+        pass
+
+
+def test_launch_adds_routes_beside_the_guard_instead_of_replacing_it() -> None:
+    demo = LaunchRecorder()
+    routes = serving.article_routes(lambda doc_id: None)
+    serving.launch(demo, "127.0.0.1", 1, prevent_thread_lock=True, app_kwargs={"routes": routes})
+    demo.close()
+    kwargs = demo.options["app_kwargs"]
+    assert [m.cls for m in kwargs["middleware"]] == [serving.GuardMiddleware] and kwargs["routes"] == routes

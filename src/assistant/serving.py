@@ -13,10 +13,13 @@ public"):
   removed at exit, and folders left by dead processes are removed;
 - reloading the index is not an endpoint: the app notices an index published
   by ``assistant ingest`` (``IndexWatcher``), and the operator can force a
-  reload with ``kill -HUP <pid>``.
+  reload with ``kill -HUP <pid>``;
+- one page is added: ``/article/<doc id>``, the whole article behind "Read the
+  whole article" (``article_routes``). Only ids of the served corpus answer;
+  any other path is a 404, and the page may run no script and load nothing.
 
-It imports no gradio: the middleware is plain ASGI, and ``launch`` is handed
-the Blocks that ``assistant.ui`` built.
+It imports no gradio: the middleware is plain ASGI, the article route is
+starlette's, and ``launch`` is handed the Blocks that ``assistant.ui`` built.
 """
 
 from __future__ import annotations
@@ -49,6 +52,18 @@ BLOCKED = (
 # note and its notice (the pipeline's cap); this only stops megabytes at the door.
 MAX_BODY_BYTES = 4_000_000
 TOO_BIG = "Your message is far too long for this chat; please send a shorter one."
+# The article page, relative to the app's root (ui.ARTICLE_HREF links to it). ``path``: a doc id
+# is a path relative to the corpus folder ("clinic/aftercare.md").
+ARTICLE_ROUTE = "/article/{doc_id:path}"
+NO_ARTICLE = "No such article."
+# Defence in depth for pages made of document text (already escaped): no script, no loads, no framing.
+ARTICLE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",  # a reload may change or remove the article
+}
 _temp_dir: Path | None = None
 _temp_lock = threading.Lock()
 _running = 0  # apps of this process serving from the temp folder
@@ -152,6 +167,38 @@ def empty_folder(folder: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
+def article_routes(page: Callable[[str], str | None]) -> list[Any]:
+    """The article route: ``page(doc_id)`` gives the page's HTML, or None for a 404.
+
+    ``page`` is the only thing that looks the id up (``ui.Service.article_page``
+    keeps it to the served corpus), so no id can name a file of the server.
+    """
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, PlainTextResponse, Response
+    from starlette.routing import Route
+
+    def article(request: Request) -> Response:  # sync: starlette runs it on a worker thread
+        html = page(str(request.path_params["doc_id"]))
+        if html is None:
+            return PlainTextResponse(NO_ARTICLE, status_code=404, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(html, headers=ARTICLE_HEADERS)
+
+    return [Route(ARTICLE_ROUTE, article, methods=["GET"], name="article")]
+
+
+def merge_app_kwargs(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI keyword arguments of two callers: middleware and routes add up, anything else ``extra`` wins.
+
+    >>> merge_app_kwargs({"middleware": [1], "docs_url": None}, {"middleware": [2], "routes": [3]})
+    {'middleware': [1, 2], 'docs_url': None, 'routes': [3]}
+    """
+    merged = {**base, **extra}
+    for key in ("middleware", "routes"):
+        if key in base and key in extra:
+            merged[key] = [*base[key], *extra[key]]
+    return merged
+
+
 def launch_options(host: str, port: int) -> dict[str, Any]:
     """What ``Blocks.launch`` gets: loopback by default, nothing shared, stored or reported."""
     from starlette.middleware import Middleware
@@ -174,7 +221,8 @@ def launch_options(host: str, port: int) -> dict[str, Any]:
 
 
 def launch(demo: Any, host: str, port: int, **overrides: Any) -> Any:
-    """Serve ``demo`` (a gr.Blocks) with ``launch_options``; ``overrides`` win.
+    """Serve ``demo`` (a gr.Blocks) with ``launch_options``; ``overrides`` win, except that their
+    ``app_kwargs`` add to the guard middleware (``merge_app_kwargs``) instead of replacing it.
 
     The temp folder is fresh at the first launch of a process; when the last app
     of the process closes it is emptied, and at exit it is removed.
@@ -182,7 +230,9 @@ def launch(demo: Any, host: str, port: int, **overrides: Any) -> Any:
     global _running
     folder = private_temp_dir()
     options = launch_options(host, port)
+    guard = options["app_kwargs"]
     options.update(overrides)
+    options["app_kwargs"] = merge_app_kwargs(guard, overrides.get("app_kwargs") or {})
     original_close = demo.close
     closed = threading.Event()
 

@@ -10,6 +10,12 @@ second line of defence, not the first. Each message is one line of HTML with
 no blank line in it, so Gradio's Markdown pass treats it as a single HTML block
 and never re-interprets ``*``, ``_`` or indentation in the escaped text.
 
+Size of a message: Gradio sends the whole chat history again with every update,
+so an answer carries only what a patient reads first (each source's quoted
+sentences; its whole passage behind "Show the whole passage"). The whole
+article is a separate page, ``article/<doc id>`` (``render_article_page``),
+opened from a link only when asked for.
+
 >>> render_user("<b>hi</b>")
 '<div class="mn-user">&lt;b&gt;hi&lt;/b&gt;</div>'
 """
@@ -20,14 +26,14 @@ import logging
 import os
 import re
 import threading
-import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from assistant.config import DATA_DIR
 from assistant.corpus import is_heading, load_corpus
@@ -35,7 +41,7 @@ from assistant.errors import AssistantError, EmptyQuestionError
 from assistant.feedback import REASONS, Feedback, FeedbackStore, Rating
 from assistant.guards import MAX_HISTORY_TURNS, MAX_MESSAGE_CHARS
 from assistant.safety import default_texts
-from assistant.schema import Answer, Citation, Turn
+from assistant.schema import Answer, Citation, Document, Turn
 from assistant.text import sentences
 
 # subtle: gradio reads this when it is first imported; the app never phones home.
@@ -63,9 +69,10 @@ EXAMPLES = (
     "What are the signs of an infection after {treatment}?",
     "When can I wear makeup again after {treatment}?",
 )
-STREAM_DELAY_S = 0.06  # between sentences: fast, but visibly progressive
+CHAT_CONCURRENCY = 8  # questions answered at once; the rest wait in gradio's queue, in order
+# Where the chat links an article: relative, so it works behind a root path (serving.ARTICLE_ROUTE).
+ARTICLE_HREF = "article/{doc}"
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_AFTER_MARKER = re.compile(r"(?<=\])\s+")
 _FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 _MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 
@@ -111,19 +118,6 @@ def highlight(passage: str, quoted: Sequence[str]) -> str:
     return "".join(out)
 
 
-def split_units(answer_text: str) -> list[str]:
-    """The answer in the pieces it streams in: each ends after a [n] marker, and no text is dropped.
-
-    >>> split_units("Redness is normal. [1] See a doctor if it spreads [2]. Rest.")
-    ['Redness is normal. [1]', 'See a doctor if it spreads [2]. Rest.']
-    """
-    text = answer_text.strip()
-    pieces = [p for p in _AFTER_MARKER.split(text) if p]
-    if len(pieces) > 1:
-        return pieces
-    return [s for _, _, s in sentences(text)] or [text]
-
-
 def link_markers(escaped: str, prefix: str, numbers: set[int]) -> str:
     """Turn [n] (and [n, m]) in escaped text into links to source n of this message."""
 
@@ -136,16 +130,16 @@ def link_markers(escaped: str, prefix: str, numbers: set[int]) -> str:
     return _MARKERS.sub(link, escaped)
 
 
-def render_body(units: Sequence[str], prefix: str, numbers: set[int]) -> str:
-    """The answer's sentences, escaped, with their [n] markers linked to the sources below."""
-    return f'<div class="mn-body"><p>{link_markers(esc(" ".join(units)), prefix, numbers)}</p></div>'
+def render_body(text: str, prefix: str, numbers: set[int]) -> str:
+    """The answer, escaped, with its [n] markers linked to the sources below."""
+    return f'<div class="mn-body"><p>{link_markers(esc(" ".join(text.split())), prefix, numbers)}</p></div>'
 
 
 def render_notice(level: str, notice: str | None, signals: Sequence[str] = (), announce: bool = True) -> str:
     """The escalation notice for a tier, or "" when there is none. Always rendered first."""
     if not notice or level not in TIER_LABELS:
         return ""
-    # role=alert only on the final frame, so a screen reader announces it once, not once per sentence.
+    # role=alert only on the complete answer, so a screen reader announces it once, not once per update.
     role = ' role="alert"' if announce else ""
     why = f'<p class="mn-why"><strong>Why:</strong> {esc("; ".join(signals))}</p>' if signals else ""
     return (
@@ -155,11 +149,26 @@ def render_notice(level: str, notice: str | None, signals: Sequence[str] = (), a
 
 
 def render_document(text: str) -> str:
-    """A whole cleaned article: one paragraph per block, headings in bold."""
+    """A whole cleaned article: one paragraph per block, headings in bold; escaped, and any
+    sentence that discourages care withheld, as in a cited passage."""
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
     return "".join(
-        f'<p class="mn-doc-h"><strong>{esc(b)}</strong></p>' if is_heading(b) else f"<p>{highlight(b, ())}</p>"
+        f'<p class="mn-doc-h"><strong>{highlight(b, ())}</strong></p>' if is_heading(b) else f"<p>{highlight(b, ())}</p>"
         for b in blocks
+    )
+
+
+def render_article_page(doc: Document, disclaimer: str) -> str:
+    """The page behind "Read the whole article": a complete HTML document, everything escaped.
+
+    It runs no script and loads nothing (the server also sends a CSP that forbids both).
+    """
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(doc.title)}</title><style>{CSS}</style></head>"
+        f'<body><main class="mn-article"><h1>{esc(doc.title)}</h1>{render_document(doc.text)}'
+        f'<p class="mn-disclaimer">{esc(disclaimer)}</p></main></body></html>'
     )
 
 
@@ -181,61 +190,91 @@ def render_provenance(c: Citation) -> str:
     return f"<br>{line}" if line else ""
 
 
-def render_sources(citations: Sequence[Citation], prefix: str, documents: Mapping[str, str]) -> str:
+def quoted_in_order(passage: str, quoted: Sequence[str]) -> list[tuple[str, bool]]:
+    """The quoted sentences in passage order, each with whether passage text was skipped before it.
+
+    >>> quoted_in_order("A is so. B is so. C is so.", ["C is so.", "A is so."])
+    [('A is so.', False), ('C is so.', True)]
+    """
+    found = sorted({(passage.find(s), s) for s in quoted if s})
+    out: list[tuple[str, bool]] = []
+    end = 0
+    for at, sentence in found:
+        # subtle: a sentence not found in the passage (at -1) counts as a skip, never as adjacent.
+        skipped = bool(out) and (at < 0 or end < 0 or bool(passage[end:at].strip()))
+        out.append((sentence, skipped))
+        end = at + len(sentence) if at >= 0 else -1
+    return out
+
+
+def render_quote(passage: str, quoted: Sequence[str]) -> str:
+    """What a source shows under the answer: only the sentences it quotes, "…" where the passage has
+    more between them; a sentence that discourages care is withheld here as everywhere."""
+    texts = default_texts()
+    return "".join(
+        (" … " if skipped else " " if n else "")
+        + (f'<span class="mn-withheld">{esc(texts.withheld)}</span>' if texts.discourages_care(s) else esc(s))
+        for n, (s, skipped) in enumerate(quoted_in_order(passage, quoted))
+    )
+
+
+def article_href(doc_id: str) -> str:
+    """The relative link to a document's page (every character that is not a path one is %-escaped)."""
+    return ARTICLE_HREF.format(doc=quote(doc_id, safe="/"))
+
+
+def render_source(c: Citation, prefix: str, article: bool) -> str:
+    """One source: title and section, the quoted sentences, the whole passage on request, and a link
+    to the article page when ``article`` says the server has one."""
+    head = (
+        f'<p class="mn-source-head"><span class="mn-source-n">[{c.n}]</span> <strong>{esc(c.title)}</strong>'
+        f'<br><span class="mn-section">{esc(c.section)}</span>{render_provenance(c)}</p>'
+    )
+    quote_html = render_quote(c.text, c.sentences)
+    passage = f'<blockquote class="mn-passage">{highlight(c.text, c.sentences)}</blockquote>'
+    if not quote_html:  # nothing quoted to show on its own: the passage is the quote
+        body = passage
+    elif " ".join(c.text.split()) == " ".join(" ".join(c.sentences).split()):  # the quote is the whole passage
+        body = f'<blockquote class="mn-quote">{quote_html}</blockquote>'
+    else:
+        body = (f'<blockquote class="mn-quote">{quote_html}</blockquote>'
+                f'<details class="mn-more"><summary>Show the whole passage</summary>{passage}</details>')
+    link = (f'<p class="mn-article-link"><a href="{esc(article_href(c.doc))}" target="_blank" '
+            'rel="noopener noreferrer">Read the whole article</a> (opens in a new tab)</p>') if article else ""
+    return f'<li id="{prefix}-src-{c.n}" class="mn-source">{head}{body}{link}</li>'
+
+
+def render_sources(citations: Sequence[Citation], prefix: str, articles: Collection[str] = ()) -> str:
+    """The sources under an answer; ``articles`` holds the doc ids that have an article page."""
     if not citations:
         return ""
-    items = []
-    for c in citations:
-        doc = documents.get(c.doc)
-        whole = (
-            f'<details class="mn-doc"><summary>Read the whole article</summary>{render_document(doc)}</details>'
-            if doc
-            else ""
-        )
-        items.append(
-            f'<li id="{prefix}-src-{c.n}" class="mn-source">'
-            f'<p class="mn-source-head"><span class="mn-source-n">[{c.n}]</span> <strong>{esc(c.title)}</strong>'
-            f'<br><span class="mn-section">{esc(c.section)}</span>{render_provenance(c)}</p>'
-            f'<blockquote class="mn-passage">{highlight(c.text, c.sentences)}</blockquote>{whole}</li>'
-        )
-    return f'<div class="mn-sources"><p class="mn-sources-title">Sources</p><ol>{"".join(items)}</ol></div>'
+    items = "".join(render_source(c, prefix, c.doc in articles) for c in citations)
+    return f'<div class="mn-sources"><p class="mn-sources-title">Sources</p><ol>{items}</ol></div>'
 
 
 def render_answer(
     answer: Answer,
     prefix: str,
     disclaimer: str,
-    documents: Mapping[str, str] | None = None,
-    shown: int | None = None,
+    articles: Collection[str] = (),
     provisional: bool = False,
 ) -> str:
     """One assistant message: notice first, then the answer, its sources and the disclaimer.
 
-    ``shown`` limits the answer to its first sentences while it streams in, and
-    ``provisional`` marks text still being written by a streaming answerer;
-    sources, disclaimer and the copy button come with the complete answer.
+    ``provisional`` marks text still being written by a streaming answerer: the
+    notice and the text so far, without sources, disclaimer or copy button.
     """
-    units = split_units(answer.answer)
-    done = not provisional and (shown is None or shown >= len(units))
-    notice = render_notice(answer.triage.level, answer.notice, answer.triage.signals, announce=done)
-    body = render_body(units if done else units[:shown], prefix, {c.n for c in answer.citations})
-    if not done:
+    notice = render_notice(answer.triage.level, answer.notice, answer.triage.signals, announce=not provisional)
+    body = render_body(answer.answer, prefix, {c.n for c in answer.citations})
+    if provisional:
         return f'<div class="mn-answer" id="{prefix}">{notice}{body}<p class="mn-pending">…</p></div>'
     if answer.scope is not None and answer.scope.decision == "partial" and answer.scope.note:
         body += f'<p class="mn-uncovered">{esc(answer.scope.note)}</p>'  # what the sources do not cover
     return (
-        f'<div class="mn-answer" id="{prefix}">{notice}{body}{render_sources(answer.citations, prefix, documents or {})}'
+        f'<div class="mn-answer" id="{prefix}">{notice}{body}{render_sources(answer.citations, prefix, articles)}'
         f'<p class="mn-disclaimer">{esc(disclaimer)}</p>'
         '<button type="button" class="mn-copy">Copy answer</button></div>'
     )
-
-
-def answer_frames(answer: Answer, prefix: str, disclaimer: str, documents: Mapping[str, str]) -> Iterator[str]:
-    """Successive renderings of an answer, one more sentence each time; the notice is in every frame."""
-    total = len(split_units(answer.answer))
-    for shown in range(1, total):
-        yield render_answer(answer, prefix, disclaimer, documents, shown)
-    yield render_answer(answer, prefix, disclaimer, documents)
 
 
 def render_pending(prefix: str) -> str:
@@ -318,7 +357,8 @@ class Service:
         self.feedback = feedback
         # Gradio runs handlers on worker threads; reload() swaps the index under ask().
         self._lock = threading.Lock()
-        self.documents: dict[str, str] = {}
+        # Replaced whole on reload (never mutated), so the article route reads it without the lock.
+        self.documents: dict[str, Document] = {}
         self.titles: list[str] = []
         self._read_sources()
 
@@ -326,7 +366,7 @@ class Service:
         """Whole articles for "Read the whole article", from the corpus folder the settings name."""
         try:
             docs, _ = load_corpus(Path(self.assistant.settings.corpus_dir))
-            self.documents = {d.doc_id: d.text for d in docs}
+            self.documents = {d.doc_id: d for d in docs}
         except AssistantError as exc:
             log.warning("Whole articles unavailable (%s); answers still show the cited passages.", exc)
             self.documents = {}
@@ -338,6 +378,14 @@ class Service:
 
     def info_html(self) -> str:
         return render_info(self.assistant.info, self.titles)
+
+    def article_page(self, doc_id: str) -> str | None:
+        """The page of one served article, or None when ``doc_id`` is not one (the route's 404).
+
+        Only a key of ``documents`` is ever looked up: the id never reaches the file system.
+        """
+        doc = self.documents.get(doc_id)
+        return render_article_page(doc, self.assistant.texts.disclaimer) if doc is not None else None
 
     def reload(self) -> tuple[str, str]:
         """Re-read the index; returns (panel html, status line)."""
@@ -379,13 +427,11 @@ class Service:
         yield session, ""
         disclaimer = self.assistant.texts.disclaimer
         answer: Answer | None = None
-        streamed = False
         try:
             # No lock: the assistant answers from one snapshot of its index, so a
             # reload meanwhile is safe, and patients never wait for each other.
             for answer in self.assistant.stream(question, history):
                 if answer.answerer == "streaming":  # grounded sentences of an LLM, as they come
-                    streamed = True
                     session.messages[index]["content"] = render_answer(
                         answer, prefix, disclaimer, self.documents, provisional=True
                     )
@@ -404,15 +450,11 @@ class Service:
             yield session, ""
             return
         assert answer is not None  # stream always ends with the final answer
-        # A streamed answer is shown whole at the end (the final check may have
-        # replaced it); an extractive one comes in sentence by sentence.
-        frames = [render_answer(answer, prefix, disclaimer, self.documents)] if streamed else \
-            answer_frames(answer, prefix, disclaimer, self.documents)
-        for n, frame in enumerate(frames):
-            if n:
-                time.sleep(STREAM_DELAY_S)
-            session.messages[index]["content"] = frame
-            yield session, ""
+        # Shown whole, at once: an extractive answer is complete when it arrives, and a
+        # streamed one is replaced by its final check's version. No pacing: a patient
+        # (and everyone queued behind them) waits for nothing.
+        session.messages[index]["content"] = render_answer(answer, prefix, disclaimer, self.documents)
+        yield session, ""
         session.turns += [Turn("user", question[:MAX_MESSAGE_CHARS]), Turn("assistant", strip_markers(answer.answer))]
         del session.turns[:-MAX_HISTORY_TURNS]  # the pipeline reads no more; the session keeps no more
         session.exchanges[index] = Exchange(question, history, answer.to_dict())
@@ -444,7 +486,7 @@ class Service:
 
 # The page's style and script are files (data/chat.css, data/chat.js). The script copies a
 # plain-text answer (the raw message is HTML), and shows each new answer from its top so an
-# escalation notice is never scrolled out of sight.
+# escalation notice is never scrolled out of sight. The article pages use the same style sheet.
 CSS = (DATA_DIR / "chat.css").read_text(encoding="utf-8")
 HEAD = f"<script>\n{(DATA_DIR / 'chat.js').read_text(encoding='utf-8')}</script>"
 
@@ -550,8 +592,11 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr
             info = gr.HTML(service.info_html())
 
         chat_outputs = [chatbot, textbox, status, session]
-        textbox.submit(chat, [textbox, session], chat_outputs, api_name="chat", concurrency_limit=8)
-        chatbot.example_select(ask_example, [session], chat_outputs, api_visibility="private", concurrency_limit=8)
+        # One pool for typed and example questions, so together they never run more than CHAT_CONCURRENCY.
+        textbox.submit(chat, [textbox, session], chat_outputs, api_name="chat",
+                       concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
+        chatbot.example_select(ask_example, [session], chat_outputs, api_visibility="private",
+                               concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
         for event in (clear_button.click, chatbot.clear):
             event(clear, None, [*chat_outputs, feedback_panel], api_visibility="private")
         # No reload endpoint: a public one let anyone slow every patient down. The
@@ -569,13 +614,16 @@ def build_app(assistant: Assistant, feedback: FeedbackStore | None = None) -> gr
 
 def launch(demo: gr.Blocks, host: str, port: int, **overrides: Any) -> Any:
     """Serve the app locally: no share link, no telemetry, no run history, no uploads, no web fonts
-    (``assistant.serving`` says what is exposed and why)."""
+    (``assistant.serving`` says what is exposed and why), and the article pages beside the chat."""
     from assistant import serving
 
+    service: Service = demo.assistant_service  # type: ignore[attr-defined]
+    routes = {"routes": serving.article_routes(service.article_page)}
     options: dict[str, Any] = dict(
         theme=theme(),
         # In <head>, unscoped: gradio prefixes launch(css=...) rules, which then miss its page padding.
         head=f"<style>{CSS}</style>{HEAD}",
     )
     options.update(overrides)
+    options["app_kwargs"] = serving.merge_app_kwargs(routes, overrides.get("app_kwargs") or {})
     return serving.launch(demo, host, port, **options)

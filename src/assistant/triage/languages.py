@@ -20,6 +20,7 @@ otherwise. The language is detected with py3langid, which ships its own model.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -196,9 +197,19 @@ def lexicon_hits(lexicon: Lexicon, text: str, tiers: Mapping[str, Level]) -> lis
     return list(hits.values())
 
 
+_IDENTIFIER_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
-    """py3langid's bundled model (97 languages, 0.6 s to load, sub-millisecond per message)."""
+    """py3langid's bundled model (97 languages, 0.6 s to load, sub-millisecond per message),
+    loaded once even when many first messages arrive together."""
+    with _IDENTIFIER_LOCK:  # lru_cache alone lets each waiting thread load its own copy
+        return _load_identifier()
+
+
+@lru_cache(maxsize=1)
+def _load_identifier() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier  # lazy: only a non-English message needs it
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
