@@ -12,7 +12,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -523,18 +523,25 @@ def test_cli_answerer_flag_loads_the_hf_folder_and_reports_the_prompt_hash(hashi
     assert data["system_prompt_hash"] == default_texts().system_prompt_hash
 
 
-def test_assistant_stream_yields_grounded_text_then_the_final_answer(hashing_index) -> None:
-    """Assistant.stream, as the chat uses it: provisional grounded text, then the final answer."""
+def streaming_llm(hashing_index, question: str, passage_says: str, sentences: Sequence[str]) -> Any:
+    """The assistant with a fake LLM that writes ``sentences``, each citing the passage that says
+    ``passage_says`` (as the model would number it)."""
     from assistant.pipeline import Assistant
 
     fallback = ExtractiveAnswerer(0.1, hashing_index.max_sentences)
     assistant = Assistant.load(hashing_index, HashingEmbedder())
-    question = "How long do pimples last after microneedling?"
     evidence = assistant._prepare(question, ())[2]
-    week = next(i for i, h in enumerate(evidence.hits, start=1) if "within a few days to a week" in h.chunk.text)
-    output = (f"These pimples are usually mild and should resolve within a few days to a week [{week}]. "
-              f"Avoid picking or squeezing the pimples [{week}].")
-    assistant.answerer = LLMAnswerer(fake(output), fallback, name="fake")
+    n = next(i for i, h in enumerate(evidence.hits, start=1) if passage_says in h.chunk.text)
+    assistant.answerer = LLMAnswerer(fake(" ".join(f"{s} [{n}]." for s in sentences)), fallback, name="fake")
+    return assistant
+
+
+def test_assistant_stream_yields_grounded_text_then_the_final_answer(hashing_index) -> None:
+    """Assistant.stream, as the chat uses it: provisional grounded text, then the final answer."""
+    question = "How long do pimples last after microneedling?"
+    assistant = streaming_llm(hashing_index, question, "within a few days to a week", [
+        "These pimples are usually mild and should resolve within a few days to a week",
+        "Avoid picking or squeezing the pimples"])
     frames = list(assistant.stream(question))
     assert len(frames) >= 2
     *provisional, final = frames
@@ -546,16 +553,10 @@ def test_assistant_stream_yields_grounded_text_then_the_final_answer(hashing_ind
 def test_under_a_notice_the_stream_gives_only_the_shaped_final_answer(hashing_index) -> None:
     """Under an escalation notice nothing provisional is shown: the tier shapes the body once
     it is complete, so self-care an LLM writes first is never on screen, even for a moment."""
-    from assistant.pipeline import Assistant
-
-    fallback = ExtractiveAnswerer(0.1, hashing_index.max_sentences)
-    assistant = Assistant.load(hashing_index, HashingEmbedder())
     question = "I have a fever and chills after microneedling, could it be an infection?"
-    evidence = assistant._prepare(question, ())[2]
-    fever = next(i for i, h in enumerate(evidence.hits, start=1) if "fever or chills" in h.chunk.text)
-    output = (f"In rare cases, a fever or chills following microneedling could indicate an infection [{fever}]. "
-              f"Seek medical assistance promptly if you develop these symptoms [{fever}].")
-    assistant.answerer = LLMAnswerer(fake(output), fallback, name="fake")
+    assistant = streaming_llm(hashing_index, question, "fever or chills", [
+        "In rare cases, a fever or chills following microneedling could indicate an infection",
+        "Seek medical assistance promptly if you develop these symptoms"])
     frames = list(assistant.stream(question))
     assert len(frames) == 1
     final = frames[0]

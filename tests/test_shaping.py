@@ -70,6 +70,7 @@ def test_under_an_emergency_with_no_help_sentence_the_body_is_the_fixed_text(sha
                          ev.query_vector, ev.reading)
     shaped = shaper.shape(ExtractiveAnswerer(0.0).compose(only_care), only_care, "emergency")
     assert shaped.answer == default_texts().emergency_body and shaped.citations == ()
+    assert shaped.abstained  # fixed text: no source is quoted, so it is not scored as a quote
 
 
 def test_an_llm_answer_is_shaped_too(shaper: Shaper) -> None:

@@ -497,9 +497,10 @@ class Assistant:
             last = getattr(self.answerer, "last", None)
             if last is not None:
                 extra["grounding"] = last.to_dict()
+        fixed = composed.answerer == "safety" and composed.abstained  # the emergency body: its own text
         return Answer(
             notice=self.texts.notice_for(triage),
-            answer=self.texts.abstention if composed.abstained else composed.answer,
+            answer=composed.answer if fixed or not composed.abstained else self.texts.abstention,
             triage=triage,
             abstained=composed.abstained,
             citations=() if composed.abstained else tuple(self._provenance(c, index) for c in composed.citations),

@@ -65,7 +65,8 @@ class Shaper:
         if not units and evidence is not None:
             units = _from_evidence(evidence, _ranked(evidence, keep, EMERGENCY_REACH)[:1])
         if not units:
-            return Composition(self.emergency_body, (), abstained=False, relevance=composition.relevance,
+            # Fixed text, not a quote: like an abstention it cites nothing and answers from no source.
+            return Composition(self.emergency_body, (), abstained=True, relevance=composition.relevance,
                                answerer="safety")
         hits = evidence.hits if evidence is not None else ()
         return replace(assemble(units, hits, composition.relevance, composition.answerer), answerer="safety")
