@@ -394,6 +394,7 @@ def stage_breakdown(assistant: Any, questions: Sequence[str]) -> dict[str, float
     depth = assistant.settings.k * 2
     times: dict[str, list[float]] = {k: [] for k in ("triage", "expand_query", "embed_query", "bm25", "vector_search",
                                                      "hybrid_retrieve", "collapse+compose", "ask_total")}
+    # collapse+compose: collapsing, reading the question, composing and shaping the answer.
     for q in questions:
         started = now(); assistant.triager.assess(q, ()); times["triage"].append(now() - started)  # noqa: E702
         started = now(); query = assistant.retrieval_query(q); times["expand_query"].append(now() - started)  # noqa: E702
@@ -404,7 +405,9 @@ def stage_breakdown(assistant: Any, questions: Sequence[str]) -> dict[str, float
         started = now(); hits = assistant.retriever.retrieve(query, depth); times["hybrid_retrieve"].append(now() - started)  # noqa: E702
         started = now()
         kept = assistant.collapse(hits)[: assistant.settings.k]
-        assistant.answerer.compose(assistant._evidence(query, kept))
+        evidence = assistant._evidence(query, kept, reading=assistant.roles.read(q))
+        # Shaped as under an urgent notice, the tier whose shaping does the most work.
+        assistant.shaper.shape(assistant.answerer.compose(evidence), evidence, "urgent")
         times["collapse+compose"].append(now() - started)
         assistant._encode.cache_clear()
         started = now(); assistant.ask(q); times["ask_total"].append(now() - started)  # noqa: E702
