@@ -127,7 +127,8 @@ def test_a_sentence_that_leans_on_another_comes_after_it_or_not_at_all() -> None
         assert said[said.index(lean) - 1] == "If the pimples persist or worsen, consult a dermatologist."
     alone = Evidence(ev.question, ev.hits, tuple(c for c in ev.candidates if c.text == lean), ev.query_vector,
                      ev.reading)
-    assert ExtractiveAnswerer(0.0).compose(alone).answer == ""  # nothing it leans on: never quoted alone
+    composed = ExtractiveAnswerer(0.0).compose(alone)
+    assert composed.abstained and composed.answer == ""  # nothing it leans on: never quoted alone
 
 
 @pytest.mark.parametrize(("question", "phase", "days", "wants_list"), [
@@ -167,3 +168,13 @@ def test_a_malformed_rules_file_names_itself(tmp_path) -> None:
     bad.write_text("roles: {help: ['(']}\n", encoding="utf-8")
     with pytest.raises(DataFileError, match="answers.yaml"):
         Roles.from_file(bad)
+
+
+def test_if_shaping_fails_an_emergency_still_gets_the_fixed_body(real_assistant, monkeypatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("shaping broke")
+
+    monkeypatch.setattr(real_assistant.shaper, "shape", broken)
+    answer = real_assistant.ask("my throat is closing and my lips are swelling after microneedling")
+    assert answer.triage.level == "emergency" and answer.notice
+    assert answer.answer == default_texts().emergency_body and not answer.citations

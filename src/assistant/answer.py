@@ -2,10 +2,12 @@
 
 The default ``ExtractiveAnswerer`` never writes a word of its own: every
 sentence of its answer is a sentence of a cited passage, copied verbatim.
-It picks sentences by similarity to the question with maximal marginal
-relevance (so three near-identical sentences from a repetitive article do not
-crowd out the one that adds something), and abstains when even the best
-sentence is not close enough to the question.
+The sentence closest to the question comes first; more follow, by maximal
+marginal relevance (so three near-identical sentences from a repetitive article
+do not crowd out the one that adds something), only while they score near the
+best one. What each sentence does (assistant.roles) decides which may stand
+alone. ``units_of`` and ``assemble`` read an answer back into its sentences and
+rebuild it, for the tier's shaping (assistant.shaping).
 """
 
 from __future__ import annotations
@@ -208,6 +210,8 @@ class ExtractiveAnswerer(Answerer):
         if relevance < self.threshold:
             return Composition("", (), abstained=True, relevance=relevance)
         chosen = self._select(evidence, usable_idx)
+        if not chosen:  # every relevant sentence leans on one that is not: nothing stands alone
+            return Composition("", (), abstained=True, relevance=relevance)
         units = [Unit(evidence.candidates[i].text, (evidence.candidates[i].chunk.chunk_id,),
                       (evidence.candidates[i].text,)) for i in chosen]
         return assemble(units, evidence.hits, relevance, self.name)
@@ -238,7 +242,9 @@ class ExtractiveAnswerer(Answerer):
         groups = self._groups(evidence, pool, scores, best - self.preferences.lead_in)
         if not groups:
             return []
-        lead = lambda g: float(scores[g[-1]])  # noqa: E731 - a group scores as the sentence it is for
+        def lead(group: tuple[int, ...]) -> float:
+            return float(scores[group[-1]])  # a group scores as the sentence it is there for
+
         top = max(lead(g) for g in groups)
         groups = [g for g in groups if lead(g) >= top - spread]
         chosen: list[int] = []

@@ -442,8 +442,13 @@ class Assistant:
                           extra={"error": "knowledge base unavailable"})
         hits = self.collapse(found, index)[: self.settings.k]
         subject = index.scope.subject  # "after microneedling" reads as "after treatment"
-        reading = self.roles.read(subject.generic(message[:MAX_QUERY_CHARS]),
-                                  [subject.generic(t.content[:MAX_QUERY_CHARS]) for t in history if t.role == "user"])
+        try:
+            reading = self.roles.read(subject.generic(message[:MAX_QUERY_CHARS]),
+                                      [subject.generic(t.content[:MAX_QUERY_CHARS]) for t in history
+                                       if t.role == "user"])
+        except Exception:  # noqa: BLE001 - the question is still answered, with no phase preferred
+            log.exception("reading the question's phase failed")
+            reading = Reading()
         evidence = self._evidence(query, hits, index, reading)
         try:
             decision = self.decide(message, evidence, index, self.follow_up_context(message, history),
@@ -489,7 +494,12 @@ class Assistant:
         """The notice comes from triage alone; the body from the answerer, shaped by the tier
         (assistant.shaping), or the abstention text; a partial answer's line on what is not
         covered is ``decision.note``."""
-        composed = self.shaper.shape(composed, evidence, triage.level)
+        try:
+            composed = self.shaper.shape(composed, evidence, triage.level)
+        except Exception:  # noqa: BLE001 - under an emergency the fixed body, never unshaped advice
+            log.exception("shaping the answer for its tier failed")
+            if triage.level == "emergency":
+                composed = Composition(self.texts.emergency_body, (), abstained=True, relevance=0.0, answerer="safety")
         extra: dict[str, Any] = {"reading": evidence.reading.to_dict()}
         if hasattr(self.answerer, "system_prompt_hash"):
             extra["system_prompt_hash"] = self.answerer.system_prompt_hash
