@@ -457,9 +457,8 @@ class Assistant:
             log.exception("the scope decision failed")
             decision = ScopeDecision("answer", reason="the scope check failed; answered from the retrieved sentences")
         if decision.decision == "not covered" and triage.level == "emergency":
-            body = self.shaper.emergency(Composition("", (), abstained=True, relevance=0.0), None)
-            return Answer(notice=notice, answer=body.answer, triage=triage, abstained=True, corpus_version=version,
-                          answerer="scope", scope=decision)
+            return Answer(notice=notice, answer=self.texts.emergency_body, triage=triage, abstained=True,
+                          corpus_version=version, answerer="scope", scope=decision)
         if decision.decision == "not covered":
             best = max(evidence.candidates, key=lambda c: float(c.vector @ evidence.query_vector), default=None)
             nearest = best.chunk.section if best is not None else None

@@ -165,6 +165,7 @@ class Roles:
         return Reading(phase, days, wants_list, words)
 
 
+@lru_cache(maxsize=65536)  # the same source sentences come back question after question
 def names_in(sentence: str) -> tuple[str, ...]:
     """Capitalised words inside a sentence (places, brands, people); acronyms are not names.
 
