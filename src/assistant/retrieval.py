@@ -129,29 +129,24 @@ class HybridRetriever:
 
 
 class CorpusRetriever(BaseRetriever):
-    """langchain adapter: ``CorpusRetriever(retriever=..., k=5).invoke("question")``."""
+    """langchain adapter: ``CorpusRetriever(retriever=..., k=5).invoke("question")``.
+
+    ``describe(hit)`` gives each Document's metadata (the pipeline's gives a citation's
+    provenance); without it, the passage's place in its document."""
 
     retriever: Any
     k: int = 5
+    describe: Any = None
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[LCDocument]:
-        return [hit_to_document(hit) for hit in self.retriever.retrieve(query, self.k)]
+        return [hit_to_document(hit, self.describe) for hit in self.retriever.retrieve(query, self.k)]
 
 
-def hit_to_document(hit: Hit) -> LCDocument:
+def hit_to_document(hit: Hit, describe: Callable[[Hit], dict[str, Any]] | None = None) -> LCDocument:
     c = hit.chunk
-    return LCDocument(
-        id=c.chunk_id,
-        page_content=c.text,
-        metadata={
-            "chunk_id": c.chunk_id,
-            "doc_id": c.doc_id,
-            "title": c.title,
-            "section": c.section,
-            "start": c.start,
-            "end": c.end,
-            "score": hit.score,
-        },
-    )
+    metadata = describe(hit) if describe is not None else {
+        "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "section": c.section,
+        "start": c.start, "end": c.end, "score": hit.score}
+    return LCDocument(id=c.chunk_id, page_content=c.text, metadata=metadata)

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from assistant.errors import IndexDamagedError, IndexMissingError, StoreUnavailableError
+from assistant.home import Home
 from assistant.schema import Chunk
 
 if TYPE_CHECKING:
@@ -55,7 +56,6 @@ PASSAGES = "passages"
 SENTENCES = "sentences"
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
-DERIVED_CACHE = Path("~/.cache/assistant/derived")  # per worker, for indexes on a Chroma server
 KEEP_GENERATIONS = 2  # the served one and the one before, which a running app may still read
 _COSINE = {"hnsw": {"space": "cosine"}}
 
@@ -229,8 +229,8 @@ def open_served(location: Location, embedder: Embeddings) -> Store:
     generation = location.current()
     if generation is None:
         raise IndexMissingError(
-            f"No index at {location.describe()}. Run `assistant ingest` with the same --index first "
-            "(or `make run`, which builds it)."
+            f"No index at {location.describe()}. Build it from your articles with "
+            "`assistant ingest --corpus FOLDER` (and the same --index, if you gave one)."
         )
     return location.open(generation, embedder)
 
@@ -353,7 +353,8 @@ class ServerLocation:
 
         self.host, self.port = host, port
         self.name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_") or "index"
-        self.cache = (cache_dir or DERIVED_CACHE).expanduser() / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{host}-{port}-{self.name}")
+        # Derived files per worker, for indexes on a Chroma server: under the home folder.
+        self.cache = (cache_dir or Home.of(None).derived).expanduser() / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{host}-{port}-{self.name}")
         try:
             self._client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
             self._meta = self._client.get_or_create_collection(f"{self.name}.meta", embedding_function=None)
@@ -442,10 +443,11 @@ class ServerLocation:
         return removed
 
 
-def location_for(index_dir: Path, chroma_host: str | None = None, chroma_port: int = 8000) -> Location:
-    """The server when a Chroma host is configured, else the local folder."""
+def location_for(index_dir: Path, chroma_host: str | None = None, chroma_port: int = 8000,
+                 home: Path | None = None) -> Location:
+    """The server when a Chroma host is configured (derived files cached in ``home``), else the local folder."""
     if chroma_host:
-        return ServerLocation(chroma_host, chroma_port, index_dir.name)
+        return ServerLocation(chroma_host, chroma_port, index_dir.name, Home.of(home).derived)
     return LocalLocation(index_dir)
 
 

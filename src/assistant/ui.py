@@ -363,9 +363,11 @@ class Service:
         self._read_sources()
 
     def _read_sources(self) -> None:
-        """Whole articles for "Read the whole article", from the corpus folder the settings name."""
+        """Whole articles for "Read the whole article": from the corpus folder the settings name, else the one the index was built from."""
         try:
-            docs, _ = load_corpus(Path(self.assistant.settings.corpus_dir))
+            from assistant.indexing import corpus_of
+
+            docs, _ = load_corpus(corpus_of(self.assistant.settings, self.assistant.location))
             self.documents = {d.doc_id: d for d in docs}
         except AssistantError as exc:
             log.warning("Whole articles unavailable (%s); answers still show the cited passages.", exc)

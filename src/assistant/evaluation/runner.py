@@ -47,7 +47,7 @@ from assistant.text import fold, sentences
 def _extractive(settings: Settings) -> Answerer:
     """The extractive answerer exactly as the pipeline builds it (its factory, where it has one)."""
     factory = getattr(pipeline, "extractive_answerer", None)
-    return factory(settings) if callable(factory) else ExtractiveAnswerer(0.0, settings.max_sentences)
+    return factory(settings) if callable(factory) else ExtractiveAnswerer.from_settings(settings)
 
 
 ANSWERERS: dict[str, Callable[[Settings], Answerer]] = {"extractive": _extractive}

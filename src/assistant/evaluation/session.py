@@ -146,7 +146,7 @@ def _open(request: EvalRequest, settings: Settings, tmp: Path, say: Say, progres
     timings: dict[str, float] = {}
     say(f"Loading embedding model {settings.model} ...")
     t0 = time.perf_counter()
-    embedder = load_embedder(settings.model)
+    embedder = load_embedder(settings.model, home=settings.home)
     model_s = time.perf_counter() - t0
     corpus_dir = settings.corpus_dir
     if request.corpus is not None:

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import DataFileError
+from assistant.home import Home
 from assistant.triage.rules import REVIEW, Rules, load_yaml
 
 __all__ = ["DEFAULT_BANK", "Bank", "Match", "SemanticLayer"]
 
 DEFAULT_BANK = Path(__file__).resolve().parents[1] / "data" / "redflag_bank.yaml"
-DEFAULT_CACHE = Path("~/.cache/assistant/triage")
+DEFAULT_CACHE = Home.of(None).triage  # the home folder (assistant.home); the pipeline passes its own
 _PROBE = "my lips are swelling and I have a fever"
 log = logging.getLogger(__name__)
 Encoder = Callable[[list[str]], Any]  # texts -> a (n, d) array of unit vectors
