@@ -29,8 +29,10 @@ ITEMS = [
 ]
 
 
-def write_questions(path: Path, cases: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
+def write_questions(path: Path, items: list[TrainingQuestion]) -> Path:
+    """A training file in the packaged format."""
+    path.write_text("".join(json.dumps({"question": i.question, "gold": list(i.gold)}) + "\n" for i in items),
+                    encoding="utf-8")
     return path
 
 
@@ -69,32 +71,35 @@ def vectors(folder: Path, texts: list[str]) -> np.ndarray:
 
 
 def test_only_answerable_single_turn_tune_questions_are_trained_on(tmp_path) -> None:
-    path = write_questions(tmp_path / "q.jsonl", [
+    from assistant.evaluation.training import training_questions
+
+    path = tmp_path / "q.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in [
         case("kept", ["A."]),
         case("held back", ["B."], split="test"),
         case("follow-up", ["C."], history=[{"role": "user", "content": "hi"}]),
         {"id": "o1", "question": "out of scope", "expect": "abstain", "split": "tune"},
         case("second kept", ["B."]),
-    ])
-    assert read_training(path) == [TrainingQuestion("kept", ("A.",)), TrainingQuestion("second kept", ("B.",))]
+    ]), encoding="utf-8")
+    assert training_questions(path) == [TrainingQuestion("kept", ("A.",)), TrainingQuestion("second kept", ("B.",))]
 
 
 def test_bad_training_files_say_what_to_do(tmp_path) -> None:
     with pytest.raises(ModelUnavailableError, match="all-MiniLM-L6-v2@onnx"):
         read_training(tmp_path / "missing.jsonl")
     broken = tmp_path / "broken.jsonl"
-    broken.write_text(json.dumps(case("ok", ["A."])) + "\n{not json\n", encoding="utf-8")
+    broken.write_text(json.dumps({"question": "ok", "gold": ["A."]}) + "\n{not json\n", encoding="utf-8")
     with pytest.raises(DataFileError, match="line 2"):
         read_training(broken)
     with pytest.raises(DataFileError, match="too few"):
-        read_training(write_questions(tmp_path / "test-only.jsonl", [case("q", ["A."], split="test")]))
+        read_training(write_questions(tmp_path / "one.jsonl", [TrainingQuestion("q", ("A.",))]))
 
 
 def test_the_fingerprint_follows_the_questions_and_the_recipe(tmp_path, monkeypatch) -> None:
-    path = write_questions(tmp_path / "q.jsonl", [case("one", ["A."]), case("two", ["B."])])
+    path = write_questions(tmp_path / "q.jsonl", [TrainingQuestion("one", ("A.",)), TrainingQuestion("two", ("B.",))])
     first = fingerprint(path)
     assert fingerprint(path) == first
-    write_questions(path, [case("one", ["A."]), case("two, reworded", ["B."])])
+    write_questions(path, [TrainingQuestion("one", ("A.",)), TrainingQuestion("two, reworded", ("B.",))])
     second = fingerprint(path)
     assert second != first
     monkeypatch.setitem(finetune.RECIPE, "epochs", 4)
@@ -116,9 +121,12 @@ def test_fine_tune_trains_saves_and_repeats_exactly(tiny_model, tmp_path) -> Non
 
 
 def test_tuned_model_is_trained_once_per_fingerprint(tiny_model, tmp_path, monkeypatch) -> None:
-    questions = write_questions(tmp_path / "q.jsonl", [case(i.question, list(i.gold)) for i in ITEMS])
+    questions = write_questions(tmp_path / "q.jsonl", ITEMS)
     cache = tmp_path / "cache"
-    folder = tuned_model(tiny_model, questions, cache)
+    reported: list[tuple[int, int]] = []
+    folder = tuned_model(tiny_model, questions, cache, lambda done, total: reported.append((done, total)))
+    total = finetune.steps(len(ITEMS))
+    assert reported == [(n, total) for n in range(1, total + 1)]  # one line of progress per optimiser step
     assert folder.name == f"{finetune.TUNED_NAME}-{fingerprint(questions)}"
     recorded = json.loads((folder / "training.json").read_text())
     assert recorded["questions"] == len(ITEMS) and recorded["recipe"] == finetune.RECIPE
@@ -129,7 +137,7 @@ def test_tuned_model_is_trained_once_per_fingerprint(tiny_model, tmp_path, monke
 
     monkeypatch.setattr(finetune, "fine_tune", no_retraining)
     assert tuned_model(tiny_model, questions, cache) == folder
-    write_questions(questions, [case(i.question + " please", list(i.gold)) for i in ITEMS])
+    write_questions(questions, [TrainingQuestion(i.question + " please", i.gold) for i in ITEMS])
     with pytest.raises(AssertionError, match="trained again"):
         tuned_model(tiny_model, questions, cache)  # new questions, new model
 

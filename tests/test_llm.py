@@ -1,5 +1,6 @@
-"""LLM answerers: grounding with fake chat models, the HTTP backends against local fake servers,
-and the real hf: loading path with a tiny randomly initialised model built in the test.
+"""LLM answerers: grounding with fake chat models, the HTTP backends against local fake servers
+and against a real one (`transformers serve`), and the real hf: loading path, each with a tiny
+model built in the test.
 
 Nothing here touches the network or downloads anything.
 """
@@ -563,3 +564,147 @@ def test_under_a_notice_the_stream_gives_only_the_shaped_final_answer(hashing_in
     assert final.notice == assistant.texts.notice("urgent") and final.answerer in ("fake", FALLBACK)
     assert "help" in assistant.roles.of(final.answer.split(" [")[0])  # a professional first
     assert_grounded(final)
+
+
+# --- a real OpenAI-compatible server: `transformers serve` with a tiny model built here ---------------
+
+ECHOED = "After a microneedling treatment, some redness and swelling are normal as your skin responds to the procedure."
+
+
+def echo_model(folder: Path, sentence: str, marker: str) -> Path:
+    """A causal LM that, whatever it is asked, writes ``sentence`` then ``marker``, then stops.
+
+    Zero-layer arithmetic in a one-layer GPT-2: the blocks add nothing (their output weights
+    are zero), so the last hidden state is the current token's embedding, and the output
+    row of each chain word is the embedding of the word before it. Token by token the
+    model follows the chain from the prompt's last word ("assistant:") to the end.
+    """
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    chain = ["assistant:", *sentence.split(), marker]
+    assert len(set(chain)) == len(chain), "a repeated word would make the chain ambiguous"
+    vocab = {t: i for i, t in enumerate(["[UNK]", "[PAD]", "<|eos|>", *chain])}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", eos_token="<|eos|>")
+    fast.chat_template = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+                          "{% if add_generation_prompt %}assistant:{% endif %}")
+    config = GPT2Config(n_layer=1, n_head=2, n_embd=256, vocab_size=len(vocab), n_positions=8192,
+                        bos_token_id=vocab["<|eos|>"], eos_token_id=vocab["<|eos|>"], pad_token_id=vocab["[PAD]"],
+                        tie_word_embeddings=False)
+    model = GPT2LMHeadModel(config)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, weight in model.transformer.h.named_parameters():
+            if "c_proj" in name:
+                weight.zero_()  # attention and MLP write nothing into the residual stream
+        model.transformer.wpe.weight.zero_()
+        embedding = torch.nn.functional.normalize(torch.randn(len(vocab), config.n_embd), dim=-1)
+        model.transformer.wte.weight.copy_(embedding)
+        head = torch.zeros(len(vocab), config.n_embd)
+        following = [*chain[1:], "<|eos|>"]
+        for word, after in zip(chain, following):
+            head[vocab[after]] = embedding[vocab[word]] * 50
+        model.lm_head.weight.copy_(head)
+    model.save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return folder
+
+
+class TransformersServer:
+    """``transformers serve`` (the transformers[serving] extra) on a loopback port, with one model."""
+
+    def __init__(self, model: Path) -> None:
+        import subprocess
+
+        from tests.conftest import free_port
+
+        command = Path(sys.executable).with_name("transformers")
+        assert command.exists(), 'transformers serve is missing: pip install -e ".[test]" (transformers[serving])'
+        self.model = str(model)  # the server answers only requests naming the model it is pinned to
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "HF_HUB_DISABLE_TELEMETRY": "1"}
+        self.proc = subprocess.Popen([str(command), "serve", str(model), "--host", "127.0.0.1", "--port", str(self.port),
+                                      "--device", "cpu"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"transformers serve exited: {self.proc.stdout.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError("transformers serve did not start within 120 s")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def echo_server(tmp_path_factory) -> Iterator[TransformersServer]:
+    """The model answers ECHOED, citing [2]: in ``evidence``, the passage that says it."""
+    server = TransformersServer(echo_model(tmp_path_factory.mktemp("echo-model"), ECHOED, "[2]"))
+    yield server
+    server.close()
+
+
+def served(server: TransformersServer, settings: Settings, fallback: ExtractiveAnswerer) -> LLMAnswerer:
+    answerer = make_answerer(f"openai:{server.model}", settings, fallback=fallback, env={"OPENAI_BASE_URL": server.url},
+                             max_tokens=40, timeout_s=60)
+    assert isinstance(answerer, LLMAnswerer)
+    return answerer
+
+
+def test_a_real_openai_compatible_server_answers_through_the_grounding_check(echo_server, settings, evidence,
+                                                                             extractive) -> None:
+    result = served(echo_server, settings, extractive).run(evidence)
+    assert ECHOED in result.output  # written by the model, sent over HTTP by transformers serve
+    assert result.composition.answerer == f"openai:{echo_server.model}" and result.note is None
+    assert result.composition.answer == f"{ECHOED} [1]"  # the model's [2], renumbered for the reader
+    assert_grounded(result.composition)
+
+
+def test_a_real_server_streams_grounded_sentences(echo_server, settings, evidence, extractive) -> None:
+    stream = served(echo_server, settings, extractive).stream(evidence)
+    shown = list(stream)
+    assert shown and ECHOED in shown[-1]
+    assert stream.composition.answerer == f"openai:{echo_server.model}"
+    assert_grounded(stream.composition)
+
+
+def test_a_real_server_citing_the_wrong_passage_falls_back(echo_server, settings, chunks, extractive) -> None:
+    fever = next(c for c in chunks if FEVER in c.text)
+    redness = next(c for c in chunks if REDNESS in c.text)
+    swapped = make_evidence("I have a fever after microneedling, is the redness normal?", [redness, fever])
+    result = served(echo_server, settings, extractive).run(swapped)
+    assert ECHOED in result.output  # the same sentence, now citing [2] = the fever passage
+    assert result.composition.answerer == FALLBACK and result.grounding is not None
+    assert [d.reason for d in result.grounding.dropped] and result.note
+    assert_grounded(result.composition)
+
+
+def test_the_openai_answerer_end_to_end_keeps_the_notice(echo_server, hashing_index, capsys, monkeypatch) -> None:
+    """`assistant ask --answerer openai:<model>` against the real server: notice first, every time."""
+    from assistant import cli
+
+    monkeypatch.setenv("OPENAI_BASE_URL", echo_server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    for question, level in (("I have a fever and pus after microneedling", "urgent"),
+                            ("my throat is closing after microneedling", "emergency")):
+        code = cli.main(["ask", "--json", "--index", str(hashing_index.index_dir), "--model", "hashing",
+                         "--answerer", f"openai:{echo_server.model}", question])
+        data = json.loads(capsys.readouterr().out)
+        assert code == 0 and data["triage"]["level"] == level
+        assert data["notice"] == default_texts().notice(level)
+        assert data["answer"] and data["answerer"] in (f"openai:{echo_server.model}", FALLBACK, "safety")

@@ -357,30 +357,6 @@ def test_export_without_a_database_says_how_to_collect(tmp_path: Path) -> None:
     assert not (tmp_path / "missing.sqlite").exists()
 
 
-# ---------------------------------------------------------------- app.py
-
-
-def load_app_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("app_entry", ROOT / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_app_without_an_index_says_how_to_build_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = load_app_module().main(["--index", str(tmp_path / "none"), "--model", "hashing", "--port", "1"])
-    assert code == IndexMissingError.exit_code
-    assert "assistant ingest" in capsys.readouterr().err
-
-
-def test_app_reads_the_feedback_flag_at_the_edge() -> None:
-    args = load_app_module().build_parser().parse_args(["--feedback-db", "fb.sqlite", "--mode", "bm25"])
-    assert args.feedback_db == "fb.sqlite" and args.mode == "bm25"
-
-
 def test_sources_show_provenance_and_flag_stale_reviews() -> None:
     from assistant.schema import Citation
 

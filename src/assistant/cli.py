@@ -97,25 +97,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
-
     from assistant.embedding import LazyEmbedder
     from assistant.indexing import ingest, make_plan
+    from assistant.progress import Bar
 
     plan = make_plan(settings, fresh=args.rebuild)
     if args.dry_run:
         print(plan.describe())
         return 0
-    bar: Any = None
+    bar: Bar | None = None
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
             if total:
                 print(f"Loading embedding model {settings.model} ...", file=sys.stderr)
-            bar = tqdm(total=total, unit="passage", desc="Embedding", file=sys.stderr, disable=total == 0)
-        bar.n = done
-        bar.refresh()
+            bar = Bar("Embedding", total, "passage")
+        bar.update(done, total)
 
     report = ingest(settings, LazyEmbedder(settings.model, home=settings.home), progress, plan=plan)
     if bar is not None:

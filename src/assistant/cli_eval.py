@@ -78,17 +78,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     def progress(label: str, done: int, total: int) -> None:
         if args.quiet:
             return
-        from tqdm import tqdm
+        from assistant.progress import Bar
 
         key = "indexing" if label == "indexing" else "cases"
         bar = bars.get(key)
         if bar is None:
-            bar = bars[key] = tqdm(total=total, unit="passage" if key == "indexing" else "case",
-                                   desc="Indexing" if key == "indexing" else "Evaluating", file=sys.stderr)
-        if key == "cases":
-            bar.set_postfix_str(label, refresh=False)
-        bar.n = done
-        bar.refresh()
+            bar = bars[key] = Bar("Indexing" if key == "indexing" else "Evaluating", total,
+                                  "passage" if key == "indexing" else "case")
+        bar.update(done, total)
         if done >= total:
             bar.close()
 

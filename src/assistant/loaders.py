@@ -22,8 +22,10 @@ import codecs
 import datetime as dt
 import html
 import io
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -430,7 +432,42 @@ _PDF_BULLET = re.compile(r"^[•●▪◦‣∙·]\s*")
 _BULLET_MARK = "• "  # kept through _unwrap so a bullet starts a block, then removed
 
 
+class _Collected(logging.Handler):
+    """What a library logs while one file is read: kept for our own message, not printed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@contextmanager
+def _library_log(name: str) -> Iterator[_Collected]:
+    logger = logging.getLogger(name)
+    collected, propagate = _Collected(), logger.propagate
+    logger.addHandler(collected)
+    logger.propagate = False
+    try:
+        yield collected
+    finally:
+        logger.removeHandler(collected)
+        logger.propagate = propagate
+
+
 def _read_pdf(path: Path, data: bytes) -> Source:
+    with _library_log("pypdf") as said:
+        try:
+            return _parse_pdf(path, data)
+        except CorpusError as exc:
+            if not said.lines:
+                raise
+            detail = "; ".join(dict.fromkeys(said.lines))[:200]
+            raise CorpusError(f"{exc} (pypdf: {detail})") from exc.__cause__
+
+
+def _parse_pdf(path: Path, data: bytes) -> Source:
     pypdf = _require("pypdf", "pypdf", path)
     corrupt = f"{path} is not a readable PDF (damaged or incomplete); export or download it again."
     try:

@@ -245,6 +245,7 @@ def terminal_summary(report: dict[str, Any]) -> str:
                      f"{timings.get('first_answer_s', 0):.2f} s); whole run {timings.get('total_s', 0):.1f} s "
                      f"on {host.get('cpus')} CPUs, load average {host.get('load_average_1m')}.")
     for name, config in report["configurations"].items():
-        lines.append(f"{name}: {len(config['failures'])} of {len(config['cases'])} cases failed.")
+        lines.append(f"{name}: {len(config['failures'])} of {len(config['cases'])} cases failed (none gated: "
+                     "cases are listed in the report, and the gate checks only the metrics' thresholds).")
     lines += [f"warning: {w}" for w in report["warnings"]]
     return "\n".join(lines)
