@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     fb = sub.add_parser("feedback", help="work with feedback stored by the chat (when enabled)")
     fb_sub = fb.add_subparsers(dest="feedback_command", required=True)
     export = fb_sub.add_parser("export", help="turn feedback into eval cases (JSONL, the eval suite's format)")
-    export.add_argument("--db", required=True, help="the feedback SQLite file (as given to app.py --feedback-db)")
+    export.add_argument("--db", required=True, help="the feedback SQLite file (as given to assistant serve --feedback-db)")
     export.add_argument("--out", required=True, help="JSONL file to write, e.g. evals/feedback.jsonl")
 
     ask = sub.add_parser("ask", help="ask a question")

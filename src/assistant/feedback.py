@@ -1,7 +1,7 @@
 """Patients' thumbs up/down on answers, kept in a local SQLite file, and turned into eval cases.
 
 Off by default. Chat text is written to disk only when the operator names a
-database (``python app.py --feedback-db PATH`` or ``ASSISTANT_FEEDBACK_DB``);
+database (``assistant serve --feedback-db PATH`` or ``ASSISTANT_FEEDBACK_DB``);
 with no database there is no store object at all, so nothing can be written
 by accident.
 

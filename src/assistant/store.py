@@ -13,7 +13,7 @@ Two locations hold generations:
 - ``LocalLocation`` (default): a folder, with a Chroma PersistentClient per
   generation::
 
-      .assistant/index/
+      <home>/index/                  (assistant.home; or --index)
         CURRENT                      "gen-20261121T195501-3f2a" (replaced atomically)
         gen-20261121T195501-3f2a/
           chroma/                    the collections
