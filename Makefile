@@ -13,7 +13,7 @@ INDEX_FLAG = $(if $(INDEX),--index "$(INDEX)")
 .PHONY: install run index test browser eval clean
 
 # The first install trains the default embedding model, once, with its own progress
-# (assistant setup; about 2 minutes on 2 cores); later runs find it ready.
+# (assistant setup; about a minute on 2 cores); later runs find it ready.
 install: $(STAMP)
 	$(BIN)/assistant setup
 

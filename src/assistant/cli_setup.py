@@ -11,6 +11,7 @@ pause inside another step.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from assistant.config import Settings
 
 
 def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
-    p = sub.add_parser("setup", help="train and export the default embedding model (once; about 2 minutes)")
+    p = sub.add_parser("setup", help="train and export the default embedding model (once; about a minute on 2 cores)")
     common(p)
     return p
 
@@ -36,7 +37,7 @@ def prepare(settings: Settings, stream: TextIO | None = None) -> None:
     if needs_training(settings.model, settings.home):
         count = len(finetune.read_training(finetune.TRAINING_FILE))
         total = finetune.steps(count)
-        estimate = round(total * finetune.SECONDS_PER_STEP / 10) * 10
+        estimate = math.ceil(total * finetune.SECONDS_PER_STEP / 10) * 10
         print(f"Training the patient-wording model on {count} patients' questions. This happens once; "
               f"about {estimate} s on 2 cores (more when other work shares them).", file=out, flush=True)
         bar = Bar("Training", total, "step", out)

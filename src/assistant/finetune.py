@@ -52,8 +52,9 @@ TRAINING_FILE = Path(__file__).resolve().parent / "data" / "training_questions.j
 # threads round differently, and a model trained on a 16-core machine would not be this one.
 RECIPE = {"version": 1, "epochs": 3, "learning_rate": 3e-5, "batch": 16, "negatives": 64,
           "temperature": 0.05, "seed": 0, "threads": 2}
-# Measured: `assistant setup` on 2 cores (see README "First run"); the estimate printed before training.
-SECONDS_PER_STEP = 1.6
+# Measured on a quiet 2-core machine: 21 steps in 55 s (README "First run"); the estimate
+# printed before training. Other work on the same cores makes it longer (152 s seen).
+SECONDS_PER_STEP = 2.6
 Progress = Callable[[int, int], None]
 
 
