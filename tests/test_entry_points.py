@@ -72,6 +72,11 @@ def test_from_any_folder_a_newcomer_gets_one_next_step(tmp_path: Path, capsys, m
     code, _, err = run(["ingest", "--home", str(home), "--model", "hashing"], capsys)
     assert code == CorpusError.exit_code and "assistant ingest --corpus FOLDER" in err
     assert "Traceback" not in err
+    # With the default model, still untrained in this home: the next step, not a minute of training.
+    for command in (["ask", "is redness normal"], ["serve", "--port", "1"]):
+        code, out, err = run([*command, "--home", str(home)], capsys)
+        assert code != 0 and "assistant ingest --corpus FOLDER" in err and "Training" not in out + err
+    assert not (home / "models").exists()
 
 
 def test_the_index_remembers_its_corpus_for_the_next_ingest(tmp_path: Path, capsys, monkeypatch) -> None:

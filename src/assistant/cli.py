@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = settings_from(args)
-        if args.command in NEEDS_MODEL and not getattr(args, "dry_run", False):
+        if needs_model(args, settings):
             cli_setup.prepare(settings)  # a first run trains the model here, in the open
         return COMMANDS[args.command](args, settings)
     except AssistantError as exc:
@@ -237,11 +237,10 @@ def render_text(answer: Answer) -> str:
 
 
 def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.lint import lint
-
     from dataclasses import replace
 
     from assistant.indexing import corpus_of
+    from assistant.lint import lint
 
     settings = replace(settings, corpus_dir=corpus_of(settings))
     findings = lint(settings)
@@ -270,8 +269,19 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "setup": cli_setup.run,
     "serve": cli_serve.run,
 }
-# Commands that embed: they make the model ready first (assistant.cli_setup).
-NEEDS_MODEL = frozenset({"ingest", "ask", "serve", "eval"})
+
+
+def needs_model(args: argparse.Namespace, settings: Settings) -> bool:
+    """Whether the command embeds now, so it makes the model ready first (assistant.cli_setup).
+    ``ask`` and ``serve`` with no index say how to build one instead: no training before that."""
+    if args.command in ("ask", "serve"):
+        from assistant.indexing import location_of
+
+        try:
+            return location_of(settings).current() is not None
+        except AssistantError:
+            return True  # a store that cannot be read: the command keeps triaging and says so
+    return args.command in ("ingest", "eval") and not getattr(args, "dry_run", False)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -44,7 +44,7 @@ from assistant.schema import Answer, Chunk, Citation, Hit, ScopeDecision, Triage
 from assistant.scope import CorpusScope, Scope
 from assistant.scope.requests import load_in_background
 from assistant.shaping import Shaper
-from assistant.store import Location, Store, open_served
+from assistant.store import Location, Store, missing_index, open_served
 from assistant.text import safe_text
 from assistant.triage import Triager, bundled_triager
 
@@ -248,6 +248,8 @@ class Assistant:
     @classmethod
     def _load_index(cls, settings: Settings, embedder: Embeddings | None, **kwargs: Any) -> Assistant:
         location = location_of(settings)
+        if location.current() is None:
+            raise missing_index(location)  # before the model is loaded (or trained): the next step first
         built = location.manifest().get("config", {})
         built_with = built.get("model")
         if built_with and built_with != settings.model:

@@ -228,11 +228,15 @@ def open_served(location: Location, embedder: Embeddings) -> Store:
     """The served generation, or IndexMissingError saying how to build one."""
     generation = location.current()
     if generation is None:
-        raise IndexMissingError(
-            f"No index at {location.describe()}. Build it from your articles with "
-            "`assistant ingest --corpus FOLDER` (and the same --index, if you gave one)."
-        )
+        raise missing_index(location)
     return location.open(generation, embedder)
+
+
+def missing_index(location: Location) -> IndexMissingError:
+    return IndexMissingError(
+        f"No index at {location.describe()}. Build it from your articles with "
+        "`assistant ingest --corpus FOLDER` (and the same --index, if you gave one)."
+    )
 
 
 def _generation_name() -> str:
