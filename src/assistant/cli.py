@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from assistant import cli_eval, cli_serve, cli_setup
 from assistant.config import MODES, Settings
 from assistant.errors import AssistantError, EmptyQuestionError
-from assistant.schema import Answer, Turn, turns_from_json
+from assistant.schema import Answer, Turn, request_from_json
 
 log = logging.getLogger(__name__)
 
@@ -184,9 +184,7 @@ def parse_request(line: str | bytes) -> tuple[str, list[Turn]]:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
     except RecursionError:
         raise ValueError("JSON nested too deeply; a request is one object with a question and a history") from None
-    if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
-        raise ValueError('expected an object with a string "question"')
-    return obj["question"], turns_from_json(obj.get("history", []))
+    return request_from_json(obj)
 
 
 def answer_jsonl(ask: Callable[[str, list[Turn]], Answer], lines: Iterable[str] | Iterable[bytes] | TextIO) -> Iterable[str]:

@@ -117,9 +117,14 @@ def fingerprint(training: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def model_folder(training: Path, cache_dir: Path) -> Path:
+    """Where the model trained on ``training`` lives (or will)."""
+    return cache_dir.expanduser() / f"{TUNED_NAME}-{fingerprint(training)}"
+
+
 def trained(training: Path, cache_dir: Path) -> Path | None:
     """The cached model folder for ``training``, or None when it has not been trained yet."""
-    folder = cache_dir.expanduser() / f"{TUNED_NAME}-{fingerprint(training)}"
+    folder = model_folder(training, cache_dir)
     return folder if (folder / "training.json").exists() else None
 
 
@@ -131,10 +136,9 @@ def tuned_model(base: Path, training: Path, cache_dir: Path, progress: Progress 
     ``progress(done, total)`` is called after each optimiser step.
     """
     _require(training)  # says what to do, even when a model is cached
-    found = trained(training, cache_dir)
-    if found is not None:
-        return found  # subtle: the questions are parsed (about 50 ms) only to train, never at a start
-    folder = cache_dir.expanduser() / f"{TUNED_NAME}-{fingerprint(training)}"
+    folder = model_folder(training, cache_dir)
+    if (folder / "training.json").exists():
+        return folder  # subtle: the questions are parsed (about 50 ms) only to train, never at a start
     items = read_training(training)
     scratch = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:

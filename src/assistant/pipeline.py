@@ -40,7 +40,7 @@ from assistant.indexing import index_config, location_of
 from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.roles import Reading, Roles, bundled_roles
 from assistant.safety import SafetyTexts, default_texts
-from assistant.schema import Answer, Chunk, Citation, Hit, ScopeDecision, Triage, Turn, turns_from_json
+from assistant.schema import Answer, Chunk, Citation, Hit, ScopeDecision, Triage, Turn, request_from_json
 from assistant.scope import CorpusScope, Scope
 from assistant.scope.requests import load_in_background
 from assistant.shaping import Shaper
@@ -165,10 +165,7 @@ def runnable_request(request: Any) -> tuple[str, list[Turn]]:
     """``{"question", "history"}`` or a plain string, checked; ValueError says what is wrong."""
     if isinstance(request, str):
         return request, []
-    if not isinstance(request, Mapping) or not isinstance(request.get("question"), str):
-        raise ValueError('The assistant takes {"question": str, "history": [{"role", "content"}, ...]} '
-                         "or a question as a string.")
-    return request["question"], turns_from_json(list(request.get("history") or []))
+    return request_from_json(dict(request) if isinstance(request, Mapping) else request)
 
 
 def extractive_answerer(settings: Settings) -> ExtractiveAnswerer:

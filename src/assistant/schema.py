@@ -44,6 +44,14 @@ def turns_from_json(history: Any) -> list[Turn]:
     return turns
 
 
+def request_from_json(obj: Any) -> tuple[str, list[Turn]]:
+    """Validate one request, ``{"question": str, "history": [{"role", "content"}, ...]}``
+    (history optional), into the question and its Turns; ValueError says what is wrong."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+        raise ValueError('expected an object with a string "question" (and optionally a "history" list)')
+    return obj["question"], turns_from_json(obj.get("history") or [])
+
+
 @dataclass(frozen=True)
 class Document:
     """A cleaned source article.
