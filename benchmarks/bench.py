@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from assistant.config import DEFAULT_MODEL
-from assistant.embedding import split_backend
+from assistant.index.embedding import split_backend
 from assistant.home import Home
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,8 +134,8 @@ def settings_for(corpus: Path, index: Path, model: str = MODEL) -> Any:
 
 def corpus_chunks(settings: Any) -> list[Any]:
     """The passages of the settings' corpus, whatever state its index is in."""
-    from assistant.chunking import chunk_documents
-    from assistant.corpus import load_corpus
+    from assistant.corpus.chunking import chunk_documents
+    from assistant.corpus.cleaning import load_corpus
 
     return chunk_documents(load_corpus(settings.corpus_dir)[0], settings.chunk_size)
 
@@ -204,7 +204,7 @@ class Bench:
     """The temporary workspace, the real model loaded once, and the base index."""
 
     def __init__(self, work: Path) -> None:
-        from assistant.embedding import load_embedder
+        from assistant.index.embedding import load_embedder
 
         self.work = work
         self.corpus = work / "corpus"
@@ -229,7 +229,7 @@ class Bench:
             if inner is None or not hasattr(inner, "encode"):
                 from sentence_transformers import SentenceTransformer
 
-                from assistant.embedding import resolve_model
+                from assistant.index.embedding import resolve_model
 
                 inner = SentenceTransformer(str(resolve_model(BASE_MODEL)), device="cpu")
             self._st = inner
@@ -245,8 +245,8 @@ class Bench:
 
 
 def bench_ingest(b: Bench) -> dict[str, Any]:
-    from assistant.chunking import embedding_text
-    from assistant.indexing import ingest, make_plan, sentence_records
+    from assistant.corpus.chunking import embedding_text
+    from assistant.index.ingest import ingest, make_plan, sentence_records
 
     started = now()
     report = ingest(b.settings, b.embedder)
@@ -356,7 +356,7 @@ def bench_triage(b: Bench, rounds: int = 3) -> dict[str, Any]:
     the rules and their context (with spelling and languages, no model), then every layer
     as the product runs it (the semantic layer on), beside embed_query of the same messages.
     Targets: rules and context p95 <= 5 ms; the semantic layer's share is in the warm ask ratio."""
-    from assistant.triage import Triager
+    from assistant.safety import Triager
 
     messages = [json.loads(line)["message"] for path in sorted((ROOT / "evals").glob("triage*.jsonl"))
                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -484,7 +484,7 @@ def cpu_s(pid: int) -> float | None:
 
 def load_messages(n_red: int = 12) -> list[tuple[str, str]]:
     """(message, expected tier): eval questions (tier none) and labelled red flags that triage catches alone."""
-    from assistant.triage import Triager
+    from assistant.safety import Triager
 
     triager = Triager.from_file()
     red = [(c["message"], c["level"]) for c in read_jsonl(TRIAGE_CASES)
@@ -497,7 +497,7 @@ def load_messages(n_red: int = 12) -> list[tuple[str, str]]:
 def bench_load(app: App, users: int, per_user: int) -> dict[str, Any]:
     from gradio_client import Client
 
-    from assistant.safety import default_texts
+    from assistant.safety.notices import default_texts
 
     notices = default_texts().notices
     messages = load_messages()
@@ -612,11 +612,11 @@ def scale_build(n: int, base_index: Path, folder: Path, real_vectors: bool) -> d
     """Build an index of ``n`` synthetic passages through the Store API (see bench_scale for how)."""
     from langchain_core.embeddings import Embeddings
 
-    from assistant.chunking import embedding_text
-    from assistant.derived import Derived
-    from assistant.embedding import load_embedder
-    from assistant.indexing import index_config, location_of
-    from assistant.store import LocalLocation, SentenceRecord, open_served
+    from assistant.corpus.chunking import embedding_text
+    from assistant.index.derived import Derived
+    from assistant.index.embedding import load_embedder
+    from assistant.index.ingest import index_config, location_of
+    from assistant.index.store import LocalLocation, SentenceRecord, open_served
 
     embedder = load_embedder(MODEL)
     base_settings = settings_for(CORPUS, base_index)
@@ -680,7 +680,7 @@ def scale_build(n: int, base_index: Path, folder: Path, real_vectors: bool) -> d
 
 def scale_serve(folder: Path, queries: int) -> dict[str, Any]:
     """In a fresh process: load the model, then the Assistant on the index, then ask."""
-    from assistant.embedding import load_embedder
+    from assistant.index.embedding import load_embedder
     from assistant.pipeline import Assistant
 
     embedder = load_embedder(MODEL)
@@ -742,8 +742,8 @@ def bench_scale(b: Bench, sizes: Sequence[int], real_up_to: int = 1000) -> dict[
 
 def bench_docs1000(b: Bench, n_docs: int = 1000) -> dict[str, Any]:
     """Ingest ``n_docs`` small synthetic articles (a title and three real corpus sentences) with the real model."""
-    from assistant.corpus import load_corpus
-    from assistant.indexing import ingest, make_plan, sentence_records
+    from assistant.corpus.cleaning import load_corpus
+    from assistant.index.ingest import ingest, make_plan, sentence_records
     from assistant.text import sentences as split_sentences
 
     rng = random.Random(3)
@@ -779,9 +779,9 @@ def bench_docs1000(b: Bench, n_docs: int = 1000) -> dict[str, Any]:
 
 def bench_onnx(b: Bench, cold_runs: int = 3) -> dict[str, Any]:
     """torch vs. @onnx vs. @onnx-int8 on the same texts, same machine, same run."""
-    from assistant.chunking import embedding_text
-    from assistant.embedding import load_embedder
-    from assistant.indexing import ingest, sentence_records
+    from assistant.corpus.chunking import embedding_text
+    from assistant.index.embedding import load_embedder
+    from assistant.index.ingest import ingest, sentence_records
     from assistant.schema import Turn
     from assistant.text import contains_sentence
 
@@ -1139,7 +1139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "ingest" in wanted:
             section(results, "ingest", lambda: bench_ingest(b))
         else:
-            from assistant.indexing import ingest
+            from assistant.index.ingest import ingest
 
             ingest(b.settings, b.embedder)
         if "cold" in wanted:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.schema import LEVELS, Turn
-from assistant.triage import Triager
+from assistant.safety import Triager
 
 ROOT = Path(__file__).resolve().parents[1]
 EVALS = ROOT / "evals" / "triage.jsonl"

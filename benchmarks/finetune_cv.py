@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/finetune_cv.py [--folds 5] [--thresholds 0.24,0.28]
         [--lexical-weights 0.1,0.2] [--models bundled,patients]
 
-The default model (assistant.finetune) is trained on the tune split's
+The default model (assistant.index.embedding.finetune) is trained on the tune split's
 questions, so an eval on ``--split tune`` scores questions it has seen. This
 script keeps them apart: the answerable single-turn tune questions are dealt
 into folds; for each fold a model is trained on the other folds and the
@@ -81,8 +81,8 @@ def main() -> None:
     parser.add_argument("--lexical-weights", default="0.2", help="lexical_weight values to try")
     parser.add_argument("--models", default="bundled,patients", help="which models to score")
     args = parser.parse_args()
-    from assistant.embedding import resolve_model
-    from assistant.finetune import tuned_model
+    from assistant.index.embedding import resolve_model
+    from assistant.index.embedding.finetune import tuned_model
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     with tempfile.TemporaryDirectory() as tmp:

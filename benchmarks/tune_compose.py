@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answer import ExtractiveAnswerer, Preferences, units_of
+from assistant.answering.extractive import ExtractiveAnswerer, Preferences, units_of
 from assistant.config import Settings
 from assistant.evaluation.suites import discover
 from assistant.pipeline import Assistant

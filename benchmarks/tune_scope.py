@@ -46,7 +46,7 @@ def tune_cases(path: Path) -> list[dict]:
 
 def collect(corpus: Path, suites: list[Path], settings: Settings, embedder) -> list[tuple[str, str, str, dict]]:
     """(corpus name, case id, label, features) for every tune case that reached the scope model."""
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
 
     rows = []
@@ -97,7 +97,7 @@ def main() -> int:
     if args.features:
         rows = [tuple(r) for r in json.loads(args.features.read_text())]
     else:
-        from assistant.embedding import load_embedder
+        from assistant.index.embedding import load_embedder
 
         settings = Settings.resolve()
         embedder = load_embedder(settings.model)

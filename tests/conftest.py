@@ -32,7 +32,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def real_embedder():
     """The default model, as a user gets it (all-MiniLM-L6-v2 exported to ONNX, cached)."""
     from assistant.config import DEFAULT_MODEL
-    from assistant.embedding import load_embedder
+    from assistant.index.embedding import load_embedder
 
     return load_embedder(DEFAULT_MODEL)
 
@@ -41,7 +41,7 @@ def real_embedder():
 def real_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder):
     """Settings pointing at a real index of a copy of the bundled corpus."""
     from assistant.config import Settings
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
 
     base = tmp_path_factory.mktemp("real")
     corpus = base / "corpus"
@@ -62,8 +62,8 @@ def real_assistant(real_settings, real_embedder):
 def hashing_settings(tmp_path: Path):
     """A fresh index of the bundled corpus built with the hashing embedder (no model)."""
     from assistant.config import Settings
-    from assistant.embedding import HashingEmbedder
-    from assistant.indexing import ingest
+    from assistant.index.embedding import HashingEmbedder
+    from assistant.index.ingest import ingest
 
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
@@ -83,7 +83,7 @@ def free_port() -> int:
 
 def serve_app(assistant: Any, feedback: Any = None) -> tuple[Any, str]:
     """The real chat app on a free loopback port: (the Gradio app, to close; its URL)."""
-    from assistant import ui
+    from assistant.ui import chat as ui
 
     demo = ui.build_app(assistant, feedback=feedback)
     port = free_port()

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-import assistant.bm25
-from assistant.bm25 import FILENAME, SparseBM25
-from assistant.chunking import chunk_documents, embedding_text
+import assistant.retrieval.bm25
+from assistant.retrieval.bm25 import FILENAME, SparseBM25
+from assistant.corpus.chunking import chunk_documents, embedding_text
 from assistant.config import Settings
-from assistant.corpus import load_corpus
+from assistant.corpus.cleaning import load_corpus
 from assistant.errors import IndexMissingError
-from assistant.retrieval import query_terms
+from assistant.retrieval.retrievers import query_terms
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,4 +160,4 @@ def test_loading_a_damaged_index_says_to_ingest(tmp_path: Path, damage: str) -> 
 
 
 def test_docstring_example_runs() -> None:
-    assert doctest.testmod(assistant.bm25).failed == 0
+    assert doctest.testmod(assistant.retrieval.bm25).failed == 0

@@ -47,7 +47,7 @@ WAIT_MS = 30_000
 def hostile_server(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:
     """A second app whose only source article tries to run script and inject markup."""
     from assistant.config import Settings
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
 
     base = tmp_path_factory.mktemp("hostile")
@@ -65,7 +65,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> I
 @pytest.fixture(scope="module")
 def feedback_server(real_assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     """The app with feedback switched on, storing into a fresh SQLite file."""
-    from assistant.feedback import FeedbackStore
+    from assistant.ui.feedback import FeedbackStore
 
     store = FeedbackStore(tmp_path_factory.mktemp("feedback") / "feedback.sqlite")
     demo, url = serve_app(real_assistant, store)
@@ -288,7 +288,7 @@ def test_the_article_page_cannot_run_script_or_inject_markup(page_at: Any, hosti
 def test_the_quote_shows_first_the_passage_on_request_and_the_article_on_its_page(
     page_at: Any, app_url: str, real_settings: Any
 ) -> None:
-    from assistant.corpus import load_corpus
+    from assistant.corpus.cleaning import load_corpus
 
     page = page_at(app_url, 375, 740)
     answer = ask(page, PIMPLES)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import chunk_document, chunk_documents
-from assistant.corpus import clean, load_corpus
+from assistant.corpus.chunking import chunk_document, chunk_documents
+from assistant.corpus.cleaning import clean, load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from assistant import cli
-from assistant.store import LocalLocation, open_served
-from assistant.embedding import HashingEmbedder
+from assistant.index.store import LocalLocation, open_served
+from assistant.index.embedding import HashingEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,7 +129,7 @@ def test_console_script_end_to_end(real_settings) -> None:
 
 
 def test_feedback_export_makes_eval_cases(tmp_path: Path, capsys) -> None:
-    from assistant import feedback as fb
+    from assistant.ui import feedback as fb
 
     store = fb.FeedbackStore(tmp_path / "fb.sqlite")
     missed = {"notice": None, "answer": "Redness is normal. [1]", "triage": {"level": "none", "signals": []},

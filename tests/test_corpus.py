@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import CleaningRules, clean, is_heading, load_corpus
+from assistant.corpus.cleaning import CleaningRules, clean, is_heading, load_corpus
 from assistant.errors import CorpusError, DataFileError
 from assistant.text import fold
 

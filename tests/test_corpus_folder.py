@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import load_corpus, printable_name
+from assistant.corpus.cleaning import load_corpus, printable_name
 from tests import tally
 from tests.conftest import CORPUS, ROOT
 
@@ -68,7 +68,7 @@ def docx_with(text: str) -> bytes:
 
 
 def test_a_document_that_expands_hugely_is_skipped_with_its_size(corpus: Path) -> None:
-    from assistant.loaders import MAX_BYTES, MAX_TEXT_CHARS
+    from assistant.corpus.formats import MAX_BYTES, MAX_TEXT_CHARS
 
     tally.hostile_tried(2)
     data = docx_with("Some redness after microneedling is normal. " * (MAX_TEXT_CHARS // 40))
@@ -90,7 +90,7 @@ def test_names_that_are_not_utf8_or_hold_escapes_are_indexed_and_printed_safely(
     corpus: Path, tmp_path: Path, real_embedder
 ) -> None:
     from assistant.config import Settings
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
 
     tally.hostile_tried(3)
     with open(os.path.join(os.fsencode(corpus), b"caf\xe9-redness.txt"), "w", encoding="utf-8") as f:

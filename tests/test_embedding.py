@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant import embedding
-from assistant.embedding import (
+from assistant.index import embedding
+from assistant.index.embedding import (
     HashingEmbedder,
     LazyEmbedder,
     OnnxEmbedder,

@@ -38,7 +38,7 @@ def test_settings_defaults_are_the_resolved_defaults() -> None:
 
 
 def test_the_extractive_answerer_defaults_are_the_settings_defaults() -> None:
-    from assistant.answer import ExtractiveAnswerer
+    from assistant.answering.extractive import ExtractiveAnswerer
 
     plain, product = ExtractiveAnswerer(), ExtractiveAnswerer.from_settings(Settings())
     for name in ("threshold", "max_sentences", "diversity", "spread", "single", "list_spread", "near_duplicate"):
@@ -107,7 +107,7 @@ def test_the_index_remembers_its_corpus_for_the_next_ingest(tmp_path: Path, caps
 
 def test_the_packaged_training_questions_are_the_tune_split_of_the_eval_set() -> None:
     from assistant.evaluation.training import QUESTIONS, to_jsonl, training_questions
-    from assistant.finetune import TRAINING_FILE, read_training
+    from assistant.index.embedding.finetune import TRAINING_FILE, read_training
 
     expected = training_questions(ROOT / QUESTIONS)
     assert read_training(TRAINING_FILE) == expected, "run: python -m assistant.evaluation.training"
@@ -118,7 +118,7 @@ def test_the_packaged_training_questions_are_the_tune_split_of_the_eval_set() ->
 def test_nothing_but_the_eval_command_imports_the_eval_package() -> None:
     importers = []
     for path in SRC.rglob("*.py"):
-        if path.is_relative_to(SRC / "evaluation") or path.name == "cli_eval.py":
+        if path.is_relative_to(SRC / "evaluation") or path == SRC / "cli" / "eval.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
@@ -130,7 +130,7 @@ def test_nothing_but_the_eval_command_imports_the_eval_package() -> None:
 
 def test_a_training_file_that_is_not_training_questions_says_so(tmp_path: Path) -> None:
     from assistant.errors import DataFileError
-    from assistant.finetune import read_training
+    from assistant.index.embedding.finetune import read_training
 
     bad = tmp_path / "t.jsonl"
     bad.write_text('{"question": "ok", "gold": ["A."]}\n{"question": "", "gold": ["B."]}\n', encoding="utf-8")
@@ -142,7 +142,7 @@ def test_a_training_file_that_is_not_training_questions_says_so(tmp_path: Path) 
 
 
 def test_setup_on_a_ready_model_trains_nothing_and_names_the_next_step(tmp_path: Path, capsys, monkeypatch) -> None:
-    from assistant import finetune
+    from assistant.index.embedding import finetune
 
     monkeypatch.setattr(finetune, "fine_tune", lambda *a, **k: pytest.fail("a trained model was trained again"))
     code, out, err = run(["setup", "--index", str(tmp_path / "none")], capsys)

@@ -463,7 +463,8 @@ def test_robustness_outcomes() -> None:
 
 def eval_main(argv: list[str]) -> int:
     """``assistant eval ...`` through cli.main once cli.py registers it; until then the same wiring here."""
-    from assistant import cli, cli_eval
+    from assistant import cli
+    from assistant.cli import eval as cli_eval
 
     if "eval" in cli.COMMANDS:
         return cli.main(["eval", *argv])

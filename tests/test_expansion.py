@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import DataFileError
-from assistant.expansion import Expander, default_expander
+from assistant.retrieval.expansion import Expander, default_expander
 from assistant.schema import Turn
 
 
@@ -68,7 +68,7 @@ def test_malformed_lexicon(tmp_path: Path) -> None:
 
 
 def test_follow_up_uses_the_previous_user_turn(hashing_settings) -> None:
-    from assistant.embedding import HashingEmbedder
+    from assistant.index.embedding import HashingEmbedder
     from assistant.pipeline import Assistant
 
     assistant = Assistant.load(hashing_settings, HashingEmbedder())

@@ -120,8 +120,8 @@ def test_the_app_starts_on_a_damaged_index_keeps_notices_and_recovers_after_inge
 ) -> None:
     from gradio_client import Client
 
-    from assistant import ui
-    from assistant.indexing import ingest
+    from assistant.ui import chat as ui
+    from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
 
     tally.fault_injected()
@@ -160,9 +160,9 @@ def _copy_with_a_new_document(real_settings: Any, tmp_path: Path) -> tuple[Any, 
 
 def test_a_failed_ingest_leaves_no_partial_generation(real_settings, real_embedder, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.derived import Derived
+    from assistant.index.derived import Derived
     from assistant.errors import AssistantError
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
 
     tally.fault_injected()
@@ -213,9 +213,9 @@ def test_an_ingest_that_fills_the_disk_while_copying_leaves_the_old_index_servin
 ) -> None:
     """The reported case: the copy of the served generation hit a full disk, stayed, and the
     old index then could not open (no space left for its own database files)."""
-    from assistant import store
+    from assistant.index import store
     from assistant.errors import AssistantError
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
 
     tally.fault_injected()

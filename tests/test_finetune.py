@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import finetune
+from assistant.index.embedding import finetune
 from assistant.errors import ConfigError, DataFileError, ModelUnavailableError
-from assistant.finetune import (
+from assistant.index.embedding.finetune import (
     TrainingQuestion,
     fine_tune,
     fingerprint,
@@ -146,9 +146,10 @@ def test_tuned_model_is_trained_once_per_fingerprint(tiny_model, tmp_path, monke
 
 
 def test_an_index_from_an_earlier_model_version_is_rebuilt_and_refused(hashing_settings, monkeypatch) -> None:
-    from assistant import indexing, pipeline
-    from assistant.embedding import HashingEmbedder
-    from assistant.indexing import make_plan
+    from assistant.index import ingest as indexing
+    from assistant import pipeline
+    from assistant.index.embedding import HashingEmbedder
+    from assistant.index.ingest import make_plan
 
     assert make_plan(hashing_settings).is_noop
     monkeypatch.setattr(indexing, "model_version", lambda name: "newer")
@@ -162,7 +163,7 @@ def test_an_index_from_an_earlier_model_version_is_rebuilt_and_refused(hashing_s
 
 def test_the_default_model_is_the_patient_wording_model_and_ranks_answers_higher(real_embedder) -> None:
     from assistant.config import DEFAULT_MODEL
-    from assistant.embedding import load_embedder, resolve_model
+    from assistant.index.embedding import load_embedder, resolve_model
 
     assert DEFAULT_MODEL.lower().startswith(finetune.TUNED_NAME)
     folder = resolve_model(DEFAULT_MODEL.split("@")[0])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.embedding import HashingEmbedder
-from assistant.indexing import ingest
-from assistant.corpus import is_stale
+from assistant.index.embedding import HashingEmbedder
+from assistant.index.ingest import ingest
+from assistant.corpus.cleaning import is_stale
 from assistant.pipeline import Assistant
 from tests.test_loaders import HTML, WARNING, _pdf
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from assistant.cli import answer_jsonl
 from assistant.errors import EmptyQuestionError
 from assistant.schema import LEVELS, Turn
-from assistant.triage import Triager
+from assistant.safety import Triager
 
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -43,8 +43,8 @@ HISTORY = st.lists(st.builds(Turn, st.sampled_from(["user", "assistant"]), st.on
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from assistant.config import Settings
-    from assistant.embedding import HashingEmbedder
-    from assistant.indexing import ingest
+    from assistant.index.embedding import HashingEmbedder
+    from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
 
     base = tmp_path_factory.mktemp("fuzz")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import load_corpus
+from assistant.corpus.cleaning import load_corpus
 from assistant.errors import DataFileError
-from assistant.grounding import (
+from assistant.answering.grounding import (
     REPORTED_TEST,
     SUPPORT_THRESHOLD,
     Dropped,

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.embedding import HashingEmbedder
-from assistant.indexing import ingest, make_plan
+from assistant.index.embedding import HashingEmbedder
+from assistant.index.ingest import ingest, make_plan
 from assistant.pipeline import Assistant
-from assistant.store import LocalLocation, open_served
+from assistant.index.store import LocalLocation, open_served
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,9 +83,9 @@ def test_edit_add_delete_touch_only_those_documents(tmp_path: Path, corpus: Path
     changed_new = after["pimples-after-microneedling.txt"] - before["pimples-after-microneedling.txt"]
     assert 0 < len(changed_new) < len(before["pimples-after-microneedling.txt"])
     # Only passages (and their sentences) of the changed and the added document were embedded.
-    from assistant.chunking import chunk_documents, embedding_text
-    from assistant.corpus import load_corpus
-    from assistant.indexing import sentence_records
+    from assistant.corpus.chunking import chunk_documents, embedding_text
+    from assistant.corpus.cleaning import load_corpus
+    from assistant.index.ingest import sentence_records
 
     new_chunks = [c for c in chunk_documents(load_corpus(corpus)[0]) if c.chunk_id in changed_new | after["sunscreen.md"]]
     expected = [embedding_text(c) for c in new_chunks] + [r.text for c in new_chunks for r in sentence_records(c)]
@@ -141,8 +141,8 @@ KILLABLE = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from assistant.config import Settings
-    from assistant.embedding import HashingEmbedder
-    from assistant.indexing import ingest
+    from assistant.index.embedding import HashingEmbedder
+    from assistant.index.ingest import ingest
 
     class Slow(HashingEmbedder):
         calls = 0
@@ -211,8 +211,8 @@ def test_near_duplicate_documents_are_reported(tmp_path: Path, corpus: Path, cap
 
 
 def test_large_collections_are_read_in_pages(tmp_path: Path, corpus: Path, monkeypatch) -> None:
-    from assistant import store as store_module
-    from assistant.derived import Derived
+    from assistant.index import store as store_module
+    from assistant.index.derived import Derived
 
     settings = settings_for(tmp_path, corpus)
     ingest(settings, HashingEmbedder())

@@ -22,15 +22,15 @@ import numpy as np
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 
-from assistant.answer import Candidate, Evidence, ExtractiveAnswerer
-from assistant.chunking import chunk_documents
+from assistant.answering.extractive import Candidate, Evidence, ExtractiveAnswerer
+from assistant.corpus.chunking import chunk_documents
 from assistant.config import Settings
-from assistant.corpus import load_corpus
-from assistant.embedding import HashingEmbedder
+from assistant.corpus.cleaning import load_corpus
+from assistant.index.embedding import HashingEmbedder
 from assistant.errors import ConfigError, ModelUnavailableError
-from assistant.grounding import SUPPORT_THRESHOLD, support
-from assistant.llm import FALLBACK, LLMAnswerer, make_answerer
-from assistant.safety import default_texts
+from assistant.answering.grounding import SUPPORT_THRESHOLD, support
+from assistant.answering.llm import FALLBACK, LLMAnswerer, make_answerer
+from assistant.safety.notices import default_texts
 from assistant.schema import Chunk, Hit
 from assistant.text import sentences
 
@@ -483,7 +483,7 @@ def test_hf_folder_without_chat_template_is_refused(tiny_model, tmp_path, settin
 
 @pytest.fixture(scope="module")
 def hashing_index(tmp_path_factory) -> Settings:
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
 
     base = tmp_path_factory.mktemp("llm-index")
     shutil.copytree(CORPUS, base / "corpus")
@@ -513,7 +513,7 @@ def test_cli_answerer_flag_loads_the_hf_folder_and_reports_the_prompt_hash(hashi
     import json as _json
 
     from assistant import cli
-    from assistant.safety import default_texts
+    from assistant.safety.notices import default_texts
 
     code = cli.main(["ask", "--json", "--index", str(hashing_index.index_dir), "--model", "hashing",
                      "--answerer", f"hf:{tiny_model}", "I have a fever and pus after microneedling"])

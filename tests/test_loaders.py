@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import loaders
+from assistant.corpus import formats as loaders
 from assistant.errors import CorpusError
-from assistant.loaders import MAX_BYTES, SUPPORTED, Source, read_source
+from assistant.corpus.formats import MAX_BYTES, SUPPORTED, Source, read_source
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import load_corpus
+from assistant.corpus.cleaning import load_corpus
 from assistant.errors import EmptyQuestionError, IndexMissingError
 from assistant.pipeline import Assistant
 from assistant.schema import Turn
@@ -124,7 +124,7 @@ def test_missing_index_says_what_to_do(tmp_path: Path, real_embedder) -> None:
 
 def test_vector_cache_survives_another_thread_evicting_a_text() -> None:
     """Between the two locked steps another thread may evict a text this call found cached."""
-    from assistant.embedding import HashingEmbedder
+    from assistant.index.embedding import HashingEmbedder
     from assistant.pipeline import VectorCache
 
     class Filling(HashingEmbedder):

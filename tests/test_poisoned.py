@@ -43,7 +43,7 @@ QUESTIONS = (
 @pytest.fixture(scope="module")
 def poisoned(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> tuple[Any, Any, Any]:
     from assistant.config import Settings
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
 
     base = tmp_path_factory.mktemp("poisoned")
@@ -70,8 +70,8 @@ def test_no_answer_quotes_a_sentence_that_discourages_care(poisoned: tuple[Any, 
 
 
 def test_lint_and_the_ingest_report_name_each_sentence(poisoned: tuple[Any, Any, Any]) -> None:
-    from assistant.indexing import make_plan
-    from assistant.lint import lint
+    from assistant.index.ingest import make_plan
+    from assistant.corpus.lint import lint
 
     settings, report, _ = poisoned
     findings = [f for f in lint(settings) if f.kind == "discourages care"]
@@ -84,8 +84,8 @@ def test_lint_and_the_ingest_report_name_each_sentence(poisoned: tuple[Any, Any,
 
 
 def test_the_bundled_corpus_has_none() -> None:
-    from assistant.corpus import load_corpus
-    from assistant.lint import care_discouraging
+    from assistant.corpus.cleaning import load_corpus
+    from assistant.corpus.lint import care_discouraging
 
     assert care_discouraging(load_corpus(CORPUS)[0]) == []
 

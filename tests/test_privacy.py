@@ -114,7 +114,7 @@ def test_gradio_temp_folder_is_private_and_holds_nothing_typed(app_url: str) -> 
 
 
 def test_stale_temp_folders_of_dead_processes_are_removed(tmp_path: Path) -> None:
-    from assistant.serving import TEMP_PREFIX, remove_stale_temp_dirs
+    from assistant.ui.serving import TEMP_PREFIX, remove_stale_temp_dirs
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = tmp_path / f"{TEMP_PREFIX}{dead.stdout.strip()}-x"
@@ -246,7 +246,7 @@ def test_the_app_makes_no_lookup_or_connection_while_serving(tmp_path: Path, rea
 def test_the_operator_reloads_with_sighup_and_nobody_else_can(tmp_path: Path, real_settings, real_embedder) -> None:
     from gradio_client import Client
 
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
 
     index, corpus = tmp_path / "index", tmp_path / "corpus"
     shutil.copytree(real_settings.index_dir, index)

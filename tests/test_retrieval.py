@@ -6,9 +6,9 @@ import pytest
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
-from assistant.embedding import HashingEmbedder
+from assistant.index.embedding import HashingEmbedder
 from assistant.pipeline import Assistant
-from assistant.retrieval import BM25Retriever, HybridRetriever
+from assistant.retrieval.retrievers import BM25Retriever, HybridRetriever
 from assistant.schema import Chunk, Hit
 
 MODES = ["bm25", "dense", "hybrid"]

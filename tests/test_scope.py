@@ -92,7 +92,7 @@ def test_a_malformed_scope_file_says_what_to_fix(tmp_path: Path) -> None:
 # -- the subject, from the documents -----------------------------------------------
 
 def test_the_subject_comes_from_the_titles_and_documents() -> None:
-    from assistant.corpus import load_corpus
+    from assistant.corpus.cleaning import load_corpus
 
     for folder, expected in ((ROOT / "corpus", ("microneedling",)), (PEEL, ("chemical", "peel"))):
         docs, _ = load_corpus(folder)
@@ -226,7 +226,7 @@ def test_a_swapped_corpus_moves_the_scope(tmp_path: Path, real_embedder) -> None
     """Peel articles in place of the bundled ones: microneedling questions are not covered,
     peel questions are answered from the peel articles, with nothing edited."""
     from assistant.config import Settings
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
 
     shutil.copytree(PEEL, tmp_path / "corpus")
@@ -323,7 +323,7 @@ def test_adding_articles_on_another_treatment_covers_it_with_nothing_to_edit(tmp
     """A clinic adds three laser-hair-removal articles to the bundled ones: laser questions are
     answered from them, and microneedling questions are still answered from the rest."""
     from assistant.config import Settings
-    from assistant.indexing import ingest
+    from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
 
     corpus = tmp_path / "corpus"

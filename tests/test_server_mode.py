@@ -16,11 +16,11 @@ from tests.conftest import free_port
 
 from assistant import cli
 from assistant.config import Settings
-from assistant.embedding import HashingEmbedder
+from assistant.index.embedding import HashingEmbedder
 from assistant.errors import StoreUnavailableError
-from assistant.indexing import ingest
+from assistant.index.ingest import ingest
 from assistant.pipeline import Assistant
-from assistant.store import ServerLocation
+from assistant.index.store import ServerLocation
 
 ROOT = Path(__file__).resolve().parents[1]
 FEVER = "a fever or chills following microneedling could indicate an infection"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from assistant import serving, ui
+from assistant.ui import serving
+
+from assistant.ui import chat as ui
 from assistant.schema import Turn
 
 
@@ -65,7 +67,8 @@ def test_watcher_survives_a_failing_check() -> None:
 
 
 def test_ui_caps_match_the_pipeline() -> None:
-    from assistant import guards, pipeline
+    from assistant import guards
+    from assistant import pipeline
 
     assert ui.MAX_MESSAGE_CHARS == guards.MAX_MESSAGE_CHARS == pipeline.MAX_MESSAGE_CHARS
     assert ui.MAX_HISTORY_TURNS == guards.MAX_HISTORY_TURNS

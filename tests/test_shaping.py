@@ -1,4 +1,4 @@
-"""The tier shapes the body (assistant.shaping) and sentences have roles (assistant.roles).
+"""The tier shapes the body (assistant.safety.shaping) and sentences have roles (assistant.answering.roles).
 
 Fast tests on hand-made passages: the shaper works on any answerer's composition, an
 LLM's with several markers per sentence too. The same rules on the real corpus and
@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.answer import Candidate, Composition, Evidence, ExtractiveAnswerer, Unit, assemble, units_of
-from assistant.roles import Roles, bundled_roles, days_since
-from assistant.safety import default_texts
+from assistant.answering.extractive import Candidate, Composition, Evidence, ExtractiveAnswerer, Unit, assemble, units_of
+from assistant.answering.roles import Roles, bundled_roles, days_since
+from assistant.safety.notices import default_texts
 from assistant.schema import Chunk, Hit
-from assistant.shaping import Shaper
+from assistant.safety.shaping import Shaper
 
 CARE = ("If your reaction is mild, the first step is to apply a cold compress to reduce swelling. "
         "Over-the-counter medications, such as ibuprofen, can be effective in reducing pain.")

@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 import yaml
 
-import assistant.triage as triage_module
+import assistant.safety as triage_module
 from assistant.errors import DataFileError
 from assistant.schema import LEVELS, Turn
-from assistant.triage import DEFAULT_RULES, Triager, normalise, triage
+from assistant.safety import DEFAULT_RULES, Triager, normalise, triage
 
 ROOT = Path(__file__).resolve().parents[1]
 EVALS = ROOT / "evals" / "triage.jsonl"
@@ -388,7 +388,7 @@ def test_warm_assess_is_fast(triager: Triager) -> None:
 
 def test_imports_no_model() -> None:
     heavy = ("numpy", "torch", "chromadb", "sentence_transformers", "langchain_core")
-    code = f"import sys, assistant.triage; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    code = f"import sys, assistant.safety; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT / "src")}).stdout.strip()
     assert out == "[]"

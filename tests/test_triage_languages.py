@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.triage import triage
+from assistant.safety import triage
 
 CASES = [
     ("微针后我发烧了，脸上有脓", "urgent", "Chinese: fever and pus"),
@@ -30,7 +30,7 @@ def test_other_languages_escalate(message: str, level: str, why: str) -> None:
 def test_the_language_model_loads_once_when_many_first_messages_arrive_together() -> None:
     import threading
 
-    from assistant.triage import languages
+    from assistant.safety import languages
 
     languages._identifier.cache_clear()
     languages._load_identifier.cache_clear()

@@ -16,12 +16,12 @@ import yaml
 
 from assistant.errors import DataFileError
 from assistant.schema import Triage
-from assistant.triage import Triager, normalise
-from assistant.triage.engine import raise_to
-from assistant.triage.languages import DEFAULT_LANGUAGES, Detection, lexicon_hits, load_lexicons
-from assistant.triage.normalise import strip_markup
-from assistant.triage.rules import DEFAULT_RULES, Rules
-from assistant.triage.semantic import DEFAULT_BANK, Bank, sentences_of
+from assistant.safety import Triager, normalise
+from assistant.safety.engine import raise_to
+from assistant.safety.languages import DEFAULT_LANGUAGES, Detection, lexicon_hits, load_lexicons
+from assistant.safety.normalise import strip_markup
+from assistant.safety.rules import DEFAULT_RULES, Rules
+from assistant.safety.semantic import DEFAULT_BANK, Bank, sentences_of
 
 LEXICON_TESTS = Path(__file__).parent / "data" / "lexicon"
 RANK = {"none": 0, "urgent": 1, "emergency": 2}

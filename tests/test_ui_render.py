@@ -19,15 +19,16 @@ from typing import Any
 
 import pytest
 
-from assistant import feedback as fb
-from assistant import serving, ui
-from assistant.chunking import chunk_documents
-from assistant.corpus import load_corpus
+from assistant.ui import feedback as fb
+from assistant.ui import serving
+from assistant.ui import chat as ui
+from assistant.corpus.chunking import chunk_documents
+from assistant.corpus.cleaning import load_corpus
 from assistant.errors import AssistantError, IndexMissingError
-from assistant.safety import default_texts
+from assistant.safety.notices import default_texts
 from assistant.schema import Answer, Citation, Document, Triage, Turn
 from assistant.text import sentences
-from assistant.triage import Triager
+from assistant.safety import Triager
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">'

@@ -26,7 +26,7 @@ from assistant.home import Home, default_home
 DATA_DIR = Path(__file__).parent / "data"
 MODES = ("bm25", "dense", "hybrid")
 # The bundled model fine-tuned on the tune split's labelled questions
-# (assistant.finetune), run with onnxruntime. Test split, hybrid, against the
+# (assistant.index.embedding.finetune), run with onnxruntime. Test split, hybrid, against the
 # bundled model: Recall@5 0.952 vs 0.912, MRR 0.828 vs 0.785, conversation
 # coverage 0.839 vs 0.742 (see README "Evaluation"). ONNX against torch:
 # identical retrieval (cosine 1.000 between vectors), a third of the
@@ -82,7 +82,7 @@ class Settings:
     ``home`` holds the index, the trained model and the caches (env ASSISTANT_HOME;
     by default the per-user data folder). ``index_dir`` defaults to ``home/index``.
     ``corpus_dir`` is None when none was chosen: ingest then takes the folder the
-    index was built from (see assistant.indexing.corpus_of).
+    index was built from (see assistant.index.ingest.corpus_of).
     """
 
     home: Path = field(default_factory=default_home)

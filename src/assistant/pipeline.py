@@ -24,29 +24,29 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables import Runnable
 
-from assistant.answer import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer, citation
-from assistant.answer import usable as usable_sentence
+from assistant.answering.extractive import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer, citation
+from assistant.answering.extractive import usable as usable_sentence
 from assistant.config import Settings
-from assistant.chunking import sentence_texts
-from assistant.corpus import is_stale
-from assistant.derived import Derived, load_or_build
-from assistant.embedding import load_embedder
+from assistant.corpus.chunking import sentence_texts
+from assistant.corpus.cleaning import is_stale
+from assistant.index.derived import Derived, load_or_build
+from assistant.index.embedding import load_embedder
 from assistant.errors import (AssistantError, ConfigError, EmptyQuestionError, IndexDamagedError, IndexMissingError,
                               ModelUnavailableError, StoreUnavailableError)
-from assistant.expansion import Expander, default_expander
+from assistant.retrieval.expansion import Expander, default_expander
 from assistant.home import Home
 from assistant.guards import MAX_MESSAGE_CHARS, cap_history, describe_fault
-from assistant.indexing import index_config, location_of
-from assistant.retrieval import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
-from assistant.roles import Reading, Roles, bundled_roles
-from assistant.safety import SafetyTexts, default_texts
+from assistant.index.ingest import index_config, location_of
+from assistant.retrieval.retrievers import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
+from assistant.answering.roles import Reading, Roles, bundled_roles
+from assistant.safety.notices import SafetyTexts, default_texts
 from assistant.schema import Answer, Chunk, Citation, Hit, ScopeDecision, Triage, Turn, request_from_json
 from assistant.scope import CorpusScope, Scope
 from assistant.scope.requests import load_in_background
-from assistant.shaping import Shaper
-from assistant.store import Location, Store, missing_index, open_served
+from assistant.safety.shaping import Shaper
+from assistant.index.store import Location, Store, missing_index, open_served
 from assistant.text import safe_text
-from assistant.triage import Triager, bundled_triager
+from assistant.safety import Triager, bundled_triager
 
 log = logging.getLogger(__name__)
 
@@ -224,10 +224,10 @@ class Assistant:
         """Open the index at ``settings.index_dir`` (raises IndexMissingError if there is none).
 
         ``settings.answerer`` other than ``extractive`` plugs in an LLM answerer
-        (see assistant.llm); ``env`` carries its base URL and key from the edge.
+        (see assistant.answering.llm); ``env`` carries its base URL and key from the edge.
         """
         if settings.answerer != "extractive" and "answerer" not in kwargs:
-            from assistant.llm import make_answerer
+            from assistant.answering.llm import make_answerer
 
             fallback = extractive_answerer(settings)
             kwargs["answerer"] = make_answerer(settings.answerer, settings, fallback=fallback, env=env or {})
@@ -238,7 +238,7 @@ class Assistant:
         except Exception as exc:  # a fault of the store: triage needs none, so keep answering
             reason = describe_fault(exc, settings)
             log.warning("%s Answers carry escalation notices only until it is fixed.", reason)
-            from assistant.embedding import LazyEmbedder  # nothing is embedded until the index is back
+            from assistant.index.embedding import LazyEmbedder  # nothing is embedded until the index is back
 
             return cls(settings, embedder or LazyEmbedder(settings.model, home=settings.home), unavailable=reason, **kwargs)
 
@@ -527,7 +527,7 @@ class Assistant:
     def _answer(self, index: LoadedIndex, triage: Triage, evidence: Evidence, composed: Composition,
                 decision: ScopeDecision) -> Answer:
         """The notice comes from triage alone; the body from the answerer, shaped by the tier
-        (assistant.shaping), or the abstention text; a partial answer's line on what is not
+        (assistant.safety.shaping), or the abstention text; a partial answer's line on what is not
         covered is ``decision.note``."""
         try:
             composed = self.shaper.shape(composed, evidence, triage.level)

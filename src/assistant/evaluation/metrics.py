@@ -224,7 +224,7 @@ class Observation:
     # Of the answer's cited sentences: the first is gold; some sentence is not gold ("off").
     first_gold: bool = False
     off_gold: bool = False
-    # Answer sentences that advise self-care under an emergency notice (assistant.roles).
+    # Answer sentences that advise self-care under an emergency notice (assistant.answering.roles).
     emergency_self_care: int = 0
     citations: CitationCheck = field(default_factory=CitationCheck)
     answer_chars: int = 0

@@ -4,7 +4,7 @@ A *configuration* is a retrieval mode, optionally with an answerer:
 ``"hybrid"``, ``"bm25+extractive"``, ``"hybrid+ollama:llama3.1"``, or an answerer
 alone (``"extractive"``, ``"openai:gpt-4o-mini"``), which uses the configured
 mode. Answerer names are those of ``ANSWERERS`` plus the LLM specs of
-``assistant.llm`` (``ollama:``, ``openai:``, ``hf:``). More plug in through ``ANSWERERS``::
+``assistant.answering.llm`` (``ollama:``, ``openai:``, ``hf:``). More plug in through ``ANSWERERS``::
 
     ANSWERERS["mine"] = lambda settings: MyAnswerer(settings)
 
@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assistant.answer import Answerer, ExtractiveAnswerer
+from assistant.answering.extractive import Answerer, ExtractiveAnswerer
 from assistant.config import MODES, Settings
 from assistant.errors import AssistantError, ConfigError
 from assistant.evaluation.metrics import (
@@ -40,7 +40,7 @@ from assistant.evaluation.metrics import (
 from assistant.evaluation.suites import Case, Suite
 from assistant import pipeline
 from assistant.pipeline import Assistant
-from assistant.roles import bundled_roles
+from assistant.answering.roles import bundled_roles
 from assistant.schema import LEVELS, Answer
 from assistant.text import fold, sentences
 
@@ -51,7 +51,7 @@ def _extractive(settings: Settings) -> Answerer:
 
 
 ANSWERERS: dict[str, Callable[[Settings], Answerer]] = {"extractive": _extractive}
-LLM_PREFIXES = ("ollama:", "openai:", "hf:")  # built by assistant.llm.make_answerer
+LLM_PREFIXES = ("ollama:", "openai:", "hf:")  # built by assistant.answering.llm.make_answerer
 WARM_UP_QUESTION = "Is redness normal after treatment?"
 MAX_QUERY_CHARS = 2000  # as the pipeline cuts a query, for an Assistant without retrieval_query()
 Progress = Callable[[str], None]
@@ -98,7 +98,7 @@ def is_answerer(name: str) -> bool:
 def make_answerer(name: str, settings: Settings, env: Mapping[str, str]) -> Answerer:
     if name in ANSWERERS:
         return ANSWERERS[name](settings)
-    from assistant.llm import make_answerer as make_llm  # optional backends, imported on use
+    from assistant.answering.llm import make_answerer as make_llm  # optional backends, imported on use
 
     return make_llm(name, settings, fallback=ANSWERERS["extractive"](settings), env=env)
 

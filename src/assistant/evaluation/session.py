@@ -139,7 +139,7 @@ def run(request: EvalRequest, settings: Settings, say: Say = lambda _: None,
 
 def _open(request: EvalRequest, settings: Settings, tmp: Path, say: Say, progress: Progress | None) -> tuple[Any, dict[str, float], Path]:
     """Load the model and the index (building a temporary one for --corpus); time the cold start."""
-    from assistant.embedding import load_embedder
+    from assistant.index.embedding import load_embedder
     from assistant.pipeline import Assistant
     from assistant.evaluation.runner import warm_up
 
@@ -150,7 +150,7 @@ def _open(request: EvalRequest, settings: Settings, tmp: Path, say: Say, progres
     model_s = time.perf_counter() - t0
     corpus_dir = settings.corpus_dir
     if request.corpus is not None:
-        from assistant.indexing import ingest
+        from assistant.index.ingest import ingest
 
         corpus_dir = request.corpus
         settings = replace(settings, corpus_dir=request.corpus, index_dir=tmp / "index")

@@ -2,7 +2,7 @@
 
     python -m assistant.evaluation.training [evals/questions.jsonl]
 
-The model (assistant.finetune) trains on the answerable, single-turn questions
+The model (assistant.index.embedding.finetune) trains on the answerable, single-turn questions
 of the **tune** split, with the sentences that answer them. They ship with the
 package as ``data/training_questions.jsonl``, so a wheel installed anywhere can
 train it; the eval sets stay under ``evals/``. Run this after editing the tune
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from assistant.evaluation.suites import load_suite
-from assistant.finetune import TRAINING_FILE, TrainingQuestion
+from assistant.index.embedding.finetune import TRAINING_FILE, TrainingQuestion
 
 QUESTIONS = Path("evals/questions.jsonl")
 

@@ -40,10 +40,10 @@ from assistant.scope.requests import Requests
 from assistant.scope.subject import Subject, derive_subject
 from assistant.scope.terms import TOPICAL, CorpusTerms, is_content, specificity
 from assistant.text import words
-from assistant.triage.spelling import english_counts
+from assistant.safety.spelling import english_counts
 
 if TYPE_CHECKING:
-    from assistant.derived import Derived
+    from assistant.index.derived import Derived
 
 __all__ = ["CorpusScope", "Scope", "Subject", "derive_subject"]
 

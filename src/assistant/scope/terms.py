@@ -23,7 +23,7 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.triage.spelling import SpellingLayer, english_counts
+from assistant.safety.spelling import SpellingLayer, english_counts
 
 # A word whose web count is within 10^EVERYDAY of the commonest word ("the") says
 # nothing about a question's topic; specificity then rises over SPAN decades.

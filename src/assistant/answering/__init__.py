@@ -1,0 +1,1 @@
+"""Stage 4: the Answerer protocol, the extractive composition, LLM answerers (lazy), and the grounding check."""

@@ -1,0 +1,5 @@
+import sys
+
+from assistant.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The chat in a browser: rendering, the service behind the chat, the Gradio layout, serving; CSS and JS as files."""
