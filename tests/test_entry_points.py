@@ -17,6 +17,7 @@ import pytest
 from assistant import cli
 from assistant.config import Settings, tuning
 from assistant.errors import CorpusError
+from assistant.schema import Turn
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "assistant"
@@ -196,7 +197,7 @@ def test_the_runnable_gives_the_notice_through_a_chain(real_assistant) -> None:
     assert tier == "emergency" and notice and notice == real_assistant.ask("my throat is closing").notice
     answer = real_assistant.as_runnable().invoke({"question": "is it still normal?", "history": [
         {"role": "user", "content": "my face is red two days after microneedling"}]})
-    expected = real_assistant.ask("is it still normal?", [cli.Turn("user", "my face is red two days after microneedling")])
+    expected = real_assistant.ask("is it still normal?", [Turn("user", "my face is red two days after microneedling")])
     keys = ("notice", "answer", "triage", "citations")
     assert {k: answer[k] for k in keys} == {k: expected.to_dict()[k] for k in keys} and answer["citations"]
     batch = real_assistant.as_runnable().batch(["I have a fever and pus", "can I wear makeup tomorrow"])
