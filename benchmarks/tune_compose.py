@@ -25,7 +25,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answering.extractive import ExtractiveAnswerer, Preferences, units_of
+from assistant.answering.base import units_of
+
+from assistant.answering.extractive import ExtractiveAnswerer, Preferences
 from assistant.config import Settings
 from assistant.evaluation.suites import discover
 from assistant.pipeline import Assistant
@@ -76,7 +78,7 @@ def main() -> int:
         for case in suite.cases:
             if case.split == "test" or not case.gold or case.history or "answers" not in case.kinds:
                 continue
-            ready = assistant._prepare(case.question, case.history)
+            ready = assistant.prepare(case.question, case.history)
             if isinstance(ready, Answer):
                 declined += 1
                 continue

@@ -42,7 +42,7 @@ def test_the_extractive_answerer_defaults_are_the_settings_defaults() -> None:
     from assistant.answering.extractive import ExtractiveAnswerer
 
     plain, product = ExtractiveAnswerer(), ExtractiveAnswerer.from_settings(Settings())
-    for name in ("threshold", "max_sentences", "diversity", "spread", "single", "list_spread", "near_duplicate"):
+    for name in ("threshold", "max_sentences", "diversity", "spread", "single", "list_spread", "repeated_sentence"):
         assert getattr(plain, name) == getattr(product, name), name
 
 

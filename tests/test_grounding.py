@@ -18,12 +18,12 @@ from assistant.answering.grounding import (
     evaluate,
     judge,
     load_pairs,
-    markers,
     split_cited,
-    strip_markers,
     support,
     tune_threshold,
 )
+from assistant.answering.markers import cited as markers
+from assistant.answering.markers import strip as strip_markers
 from assistant.text import fold, sentences
 
 ROOT = Path(__file__).resolve().parents[1]

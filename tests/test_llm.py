@@ -22,7 +22,9 @@ import numpy as np
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 
-from assistant.answering.extractive import Candidate, Evidence, ExtractiveAnswerer
+from assistant.answering.base import Candidate, Evidence
+
+from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.corpus.chunking import chunk_documents
 from assistant.config import Settings
 from assistant.corpus.cleaning import load_corpus
@@ -120,7 +122,7 @@ def test_good_answer_passes_through_renumbered_with_highlights(evidence, extract
     assert REDNESS in first.text and FEVER in second.text  # renumbered in order of first use
     assert any(FEVER in s for s in second.sentences)
     assert_grounded(result.composition)
-    assert answerer.last is result
+    assert result.composition.extra["grounding"] == result.to_dict()  # the report travels with the answer
 
 
 @pytest.mark.parametrize(
@@ -204,7 +206,8 @@ def test_stream_yields_only_grounded_sentences_and_ends_with_the_composition(evi
     deltas = list(stream)
     assert "".join(deltas) == GOOD_SHOWN == stream.composition.answer
     assert len(deltas) == 2  # sentence by sentence
-    assert answerer.last is stream.result and len(stream.result.grounding.dropped) == 2
+    # the grounding report travels inside the composition (it used to be fetched from the answerer)
+    assert stream.composition.extra["grounding"] == stream.result.to_dict() and len(stream.result.grounding.dropped) == 2
 
 
 def test_stream_failing_mid_way_falls_back(evidence, extractive) -> None:
@@ -408,8 +411,9 @@ def test_backend_malformed_response_falls_back(backend, payload, serve, settings
     server = serve(malformed(payload))
     answerer = make_answerer(f"{backend}:tiny", settings, fallback=extractive,
                              env=BACKENDS[backend][1](server.port), timeout_s=5)
-    assert answerer.compose(evidence).answerer == FALLBACK
-    assert answerer.last.note
+    composed = answerer.compose(evidence)
+    assert composed.answerer == FALLBACK
+    assert composed.extra["grounding"]["note"]
 
 
 def test_connection_refused_falls_back(settings, evidence, extractive) -> None:
@@ -418,8 +422,9 @@ def test_connection_refused_falls_back(settings, evidence, extractive) -> None:
     server.close()  # nothing listens on the port any more
     answerer = make_answerer("openai:tiny", settings, fallback=extractive,
                              env={"OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1"}, timeout_s=5)
-    assert answerer.compose(evidence).answerer == FALLBACK
-    assert "Connection" in answerer.last.note
+    composed = answerer.compose(evidence)
+    assert composed.answerer == FALLBACK
+    assert "Connection" in composed.extra["grounding"]["note"]
 
 
 # --- the real hf: path, end to end, with a tiny model built here ---------------------------
@@ -504,7 +509,7 @@ def test_red_flag_question_through_the_assistant_with_the_hf_answerer(hashing_in
     assert answer.notice == assistant.texts.notice("urgent")
     assert answer.answer and not answer.answer.startswith(answer.notice)
     assert_grounded(answer)
-    assert answerer.last.composition.answerer in (FALLBACK, answerer.name)
+    assert answer.extra["grounding"]["answerer"] in (FALLBACK, answerer.name)
     assert answerer.system_prompt_hash == assistant.texts.system_prompt_hash
 
 
@@ -531,7 +536,7 @@ def streaming_llm(hashing_index, question: str, passage_says: str, sentences: Se
 
     fallback = ExtractiveAnswerer(0.1, hashing_index.max_sentences)
     assistant = Assistant.load(hashing_index, HashingEmbedder())
-    evidence = assistant._prepare(question, ())[2]
+    evidence = assistant.prepare(question, ())[2]
     n = next(i for i, h in enumerate(evidence.hits, start=1) if passage_says in h.chunk.text)
     assistant.answerer = LLMAnswerer(fake(" ".join(f"{s} [{n}]." for s in sentences)), fallback, name="fake")
     return assistant

@@ -125,7 +125,7 @@ def test_missing_index_says_what_to_do(tmp_path: Path, real_embedder) -> None:
 def test_vector_cache_survives_another_thread_evicting_a_text() -> None:
     """Between the two locked steps another thread may evict a text this call found cached."""
     from assistant.index.embedding import HashingEmbedder
-    from assistant.pipeline import VectorCache
+    from assistant.index.embedding.cache import VectorCache
 
     class Filling(HashingEmbedder):
         def __init__(self) -> None:

@@ -130,7 +130,7 @@ def test_stale_temp_folders_of_dead_processes_are_removed(tmp_path: Path) -> Non
 def test_a_message_over_the_cap_gets_a_note_and_keeps_its_notice(app_url: str, real_assistant) -> None:
     from gradio_client import Client
 
-    from assistant.pipeline import MAX_MESSAGE_CHARS
+    from assistant.guards import MAX_MESSAGE_CHARS
 
     message = RED_FLAG + " and it itches." * 2000
     assert len(message) > MAX_MESSAGE_CHARS

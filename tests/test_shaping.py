@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.answering.extractive import Candidate, Composition, Evidence, ExtractiveAnswerer, Unit, assemble, units_of
+from assistant.answering.base import Candidate, Composition, Evidence, Unit, assemble, units_of
+
+from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.roles import Roles, bundled_roles, days_since
 from assistant.safety.notices import default_texts
 from assistant.schema import Chunk, Hit

@@ -99,7 +99,7 @@ class Settings:
     # ... and at most this many one that does not.
     single_sentences: int = _tuned("single_sentences")
     list_spread: float = _tuned("list_spread")
-    near_duplicate: float = _tuned("near_duplicate")
+    duplicate_passages: float = _tuned("duplicate_passages")
     diversity: float = _tuned("diversity")
     sentence_spread: float = _tuned("sentence_spread")
     sentence_weight: float = _tuned("sentence_weight")
@@ -177,7 +177,7 @@ class Settings:
             raise ConfigError(f"chunk_size={self.chunk_size} is out of range; use 100 to 5000 characters.")
         if not 1 <= self.max_sentences <= 12:
             raise ConfigError(f"max_sentences={self.max_sentences} is out of range; use 1 to 12.")
-        for name in ("scope_threshold", "near_duplicate", "diversity", "sentence_weight", "lexical_weight",
+        for name in ("scope_threshold", "duplicate_passages", "diversity", "sentence_weight", "lexical_weight",
                      "semantic_threshold", "semantic_margin"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name}={getattr(self, name)} is out of range; use a number from 0 to 1.")

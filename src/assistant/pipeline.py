@@ -12,153 +12,43 @@ True
 from __future__ import annotations
 
 import logging
-import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables import Runnable
 
-from assistant.answering.extractive import Answerer, Candidate, Composition, Evidence, ExtractiveAnswerer, citation
-from assistant.answering.extractive import usable as usable_sentence
+from assistant.answering.base import Answerer, Composition, Evidence, citation, usable
+from assistant.answering.evidence import gather_evidence
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.roles import Reading, Roles, bundled_roles
 from assistant.config import Settings
-from assistant.corpus.chunking import sentence_texts
 from assistant.corpus.cleaning import is_stale
-from assistant.index.derived import Derived, load_or_build
-from assistant.index.embedding import load_embedder
 from assistant.errors import (AssistantError, ConfigError, EmptyQuestionError, IndexDamagedError, IndexMissingError,
                               ModelUnavailableError, StoreUnavailableError)
-from assistant.retrieval.expansion import Expander, default_expander
-from assistant.home import Home
 from assistant.guards import MAX_MESSAGE_CHARS, cap_history, describe_fault
+from assistant.index.embedding import load_embedder
+from assistant.index.embedding.cache import VectorCache
 from assistant.index.ingest import index_config, location_of
-from assistant.retrieval.retrievers import BM25Retriever, CorpusRetriever, DenseRetriever, HybridRetriever, Retriever
-from assistant.answering.roles import Reading, Roles, bundled_roles
-from assistant.safety.notices import SafetyTexts, default_texts
-from assistant.schema import Answer, Chunk, Citation, Hit, ScopeDecision, Triage, Turn, request_from_json
-from assistant.scope import CorpusScope, Scope
-from assistant.scope.requests import load_in_background
-from assistant.safety.shaping import Shaper
 from assistant.index.store import Location, Store, missing_index, open_served
-from assistant.text import safe_text
+from assistant.retrieval.expansion import Expander, default_expander
+from assistant.retrieval.query import MAX_QUERY_CHARS, follow_up_context, retrieval_query
+from assistant.retrieval.retrievers import CorpusRetriever, Retriever
+from assistant.retrieval.served import IndexInfo, LoadedIndex
 from assistant.safety import Triager, bundled_triager
+from assistant.safety.notices import SafetyTexts, default_texts
+from assistant.safety.semantic import semantic_triager
+from assistant.safety.shaping import Shaper
+from assistant.schema import Answer, Citation, Hit, ScopeDecision, Triage, Turn, request_from_json
+from assistant.scope import Scope
+from assistant.scope.requests import load_in_background
+from assistant.text import safe_text
+
+__all__ = ["Assistant", "IndexInfo", "LoadedIndex", "runnable_request"]
 
 log = logging.getLogger(__name__)
-
-# Retrieval and answering look at the start of a very long message only; triage reads all of it.
-MAX_QUERY_CHARS = 2000
-MAX_OVERLAP_PAIRS = 200_000
-# A message this short, or one that points back ("that", "it"), is read as a
-# follow-up: the previous user turn is added to the retrieval query.
-FOLLOW_UP_WORDS = 7
-_ANAPHORA = re.compile(r"\b(that|this|it|they|those|these|then|there|same|also|too|what about|and the)\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class IndexInfo:
-    documents: int
-    passages: int
-    indexed_at: str | None
-    corpus_version: str | None
-    model: str | None
-    # Why answers cannot come from the sources now ("knowledge base unavailable: ..."); empty when all is well.
-    degraded: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LoadedIndex:
-    """Everything read from one index generation. ``reload`` swaps it in one
-    assignment, and ``ask`` works from one snapshot, so a reload while a
-    question is being answered never mixes two generations."""
-
-    store: Store
-    derived: Derived
-    chunks: dict[str, Chunk]
-    doc_meta: dict[str, dict[str, str]]
-    retrievers: dict[str, Retriever]
-    info: IndexInfo
-    scope: CorpusScope
-    # (passage, passage) -> mean best sentence similarity; a property of the index, so it is kept.
-    overlap: dict[tuple[str, str], float] = field(default_factory=dict, compare=False)
-
-    def vectors(self, chunk_id: str) -> np.ndarray:
-        return self.derived.sentence_vectors(chunk_id)
-
-    def sentences(self, chunk_id: str) -> tuple[str, ...]:
-        return _sentences_of(self.chunks[chunk_id])
-
-    def similarity(self, a: str, b: str) -> float:
-        """On average, how close each sentence of ``a`` comes to a sentence of ``b``."""
-        found = self.overlap.get((a, b))
-        if found is None:
-            mine, theirs = self.vectors(a), self.vectors(b)
-            found = float((mine @ theirs.T).max(axis=1).mean()) if len(mine) and len(theirs) else 0.0
-            if len(self.overlap) >= MAX_OVERLAP_PAIRS:
-                self.overlap.clear()
-            self.overlap[(a, b)] = found
-        return found
-
-
-class VectorCache:
-    """Query vectors by text, least recently used dropped first; texts not seen yet are
-    embedded in one batch (triage's sentences and the retrieval query together)."""
-
-    def __init__(self, embedder: Embeddings, maxsize: int) -> None:
-        self.embedder = embedder
-        self.maxsize = maxsize
-        self._vectors: OrderedDict[str, tuple[float, ...]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __call__(self, text: str) -> tuple[float, ...]:
-        return tuple(float(x) for x in self.many([text])[0])
-
-    def many(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            known = {t: self._vectors[t] for t in texts if t in self._vectors}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        # subtle: a batch goes through embed_documents; the models here embed queries and
-        # documents alike (a model with query prefixes would need embed_query for the query).
-        if len(missing) == 1:
-            fresh = {missing[0]: tuple(self.embedder.embed_query(missing[0]))}
-        else:
-            fresh = {t: tuple(v) for t, v in zip(missing, self.embedder.embed_documents(missing))}
-        with self._lock:
-            out = []
-            for text in texts:  # another thread may have evicted a known one meanwhile
-                vector = self._vectors.pop(text, None) or known.get(text) or fresh[text]
-                self._vectors[text] = vector  # most recently used last
-                out.append(vector)
-            while len(self._vectors) > self.maxsize:
-                self._vectors.popitem(last=False)
-        return np.asarray(out, dtype=np.float32)
-
-    def cache_clear(self) -> None:
-        with self._lock:
-            self._vectors.clear()
-
-
-def semantic_triager(triager: Triager, encode: Callable[[list[str]], np.ndarray], settings: Settings) -> Triager:
-    """``triager`` with its semantic layer on, reading with the product's embedding model;
-    without it (and a log line) when the model cannot embed: the other layers still read."""
-    if triager.bank is None or triager.semantic is not None or settings.semantic_threshold >= 1.0:
-        return triager
-    try:
-        return triager.with_semantic(encode, settings.semantic_threshold, settings.semantic_margin,
-                                     Home.of(settings.home).triage)
-    except Exception as exc:  # noqa: BLE001 - a model that fails here must not stop triage
-        log.warning("The semantic triage layer is off: the embedding model failed (%s). Rules, spelling and "
-                    "languages still triage every message; run `assistant ingest` to check the model.", exc)
-        return triager
-
-
-@lru_cache(maxsize=4096)
-def _sentences_of(chunk: Chunk) -> tuple[str, ...]:
-    return tuple(sentence_texts(chunk))
 
 
 def runnable_request(request: Any) -> tuple[str, list[Turn]]:
@@ -166,10 +56,6 @@ def runnable_request(request: Any) -> tuple[str, list[Turn]]:
     if isinstance(request, str):
         return request, []
     return request_from_json(dict(request) if isinstance(request, Mapping) else request)
-
-
-def extractive_answerer(settings: Settings) -> ExtractiveAnswerer:
-    return ExtractiveAnswerer.from_settings(settings)
 
 
 class Assistant:
@@ -200,14 +86,14 @@ class Assistant:
         if unavailable is None:
             self.location = location or location_of(settings)
             self._initial_store = store or open_served(self.location, embedder)
-        self._encode = VectorCache(embedder, maxsize=512)
-        self.triager = triager or semantic_triager(bundled_triager(), self._encode.many, settings)
+        self.encoder = VectorCache(embedder, maxsize=512)
+        self.triager = triager or semantic_triager(bundled_triager(), self.encoder.many, settings)
         self.texts = texts or default_texts()
         self.expander = expander or default_expander()
         self.scope = scope or Scope.from_files(threshold=settings.scope_threshold,
                                                is_synonym=self.expander.is_synonym)
         load_in_background()  # the drug dictionary takes about 2 s to unpickle
-        self.answerer = answerer or extractive_answerer(settings)
+        self.answerer = answerer or ExtractiveAnswerer.from_settings(settings)
         self.roles: Roles = bundled_roles()
         self.shaper = Shaper(self.roles, self.texts.emergency_body)
         if unavailable is None:
@@ -229,7 +115,7 @@ class Assistant:
         if settings.answerer != "extractive" and "answerer" not in kwargs:
             from assistant.answering.llm import make_answerer
 
-            fallback = extractive_answerer(settings)
+            fallback = ExtractiveAnswerer.from_settings(settings)
             kwargs["answerer"] = make_answerer(settings.answerer, settings, fallback=fallback, env=env or {})
         try:
             return cls._load_index(settings, embedder, **kwargs)
@@ -320,37 +206,9 @@ class Assistant:
         else:
             store = current.store
         assert self.location is not None
-        manifest = self.location.manifest()
-        derived = load_or_build(store, self.location.derived_dir(store.generation))
-        chunks = {c.chunk_id: c for c in derived.chunks}
-        retrievers: dict[str, Retriever] = {
-            "bm25": BM25Retriever(derived.chunks, derived.bm25),
-            "dense": DenseRetriever(store.search, self._encode, chunks, derived.sentence_vectors,
-                                    self.settings.sentence_weight),
-        }
-        if current is not None and current.store.generation == store.generation:
-            scope = current.scope  # same generation (a SIGHUP): its words are embedded already
-        else:
-            scope = CorpusScope.of_index(manifest, derived)
-            # Embedded now, not on the first question (and not through the query cache).
-            scope.prepare(lambda texts: np.asarray(self.embedder.embed_documents(list(texts)), dtype=np.float32))
-        lexical = self.settings.lexical_weight
-        retrievers["hybrid"] = HybridRetriever([(retrievers["bm25"], lexical), (retrievers["dense"], 1 - lexical)])
-        self.index = LoadedIndex(
-            store=store,
-            derived=derived,
-            chunks=chunks,
-            doc_meta={d: dict(info.get("metadata", {})) for d, info in manifest.get("documents", {}).items()},
-            retrievers=retrievers,
-            scope=scope,
-            info=IndexInfo(
-                documents=len(manifest.get("documents", {})),
-                passages=len(chunks),
-                indexed_at=manifest.get("indexed_at"),
-                corpus_version=manifest.get("corpus_version"),
-                model=manifest.get("config", {}).get("model"),
-            ),
-        )
+        self.index = LoadedIndex.read(
+            store, self.location, self.settings, self.encoder,
+            lambda texts: np.asarray(self.embedder.embed_documents(list(texts)), dtype=np.float32), previous=current)
         self.unavailable = None
 
     @property
@@ -390,7 +248,7 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """Answer one message. Raises EmptyQuestionError for an empty message."""
-        prepared = self._prepare(question, history)
+        prepared = self.prepare(question, history)
         if isinstance(prepared, Answer):
             return prepared
         index, triage, evidence, decision = prepared
@@ -404,7 +262,7 @@ class Assistant:
         any answerer under an escalation notice (whose body the tier shapes once
         it is complete), yield just the final answer.
         """
-        prepared = self._prepare(question, history)
+        prepared = self.prepare(question, history)
         if isinstance(prepared, Answer):
             yield prepared
             return
@@ -421,7 +279,7 @@ class Assistant:
                          corpus_version=index.info.corpus_version, answerer="streaming", scope=decision)
         yield self._answer(index, triage, evidence, stream.composition, decision)
 
-    def _prepare(self, question: str, history: Sequence[Turn]
+    def prepare(self, question: str, history: Sequence[Turn]
                  ) -> Answer | tuple[LoadedIndex, Triage, Evidence, ScopeDecision]:
         """Triage first, then the scope decision (a refusal, or what retrieval found covers):
         a finished Answer, or what the answerer needs."""
@@ -485,7 +343,7 @@ class Assistant:
         except Exception:  # noqa: BLE001 - the question is still answered, with no phase preferred
             log.exception("reading the question's phase failed")
             reading = Reading()
-        evidence = self._evidence(query, hits, index, reading)
+        evidence = self.evidence(query, hits, index, reading)
         try:
             decision = self.decide(message, evidence, index, self.follow_up_context(message, history),
                                    quiet=triage.level != "none")
@@ -508,10 +366,10 @@ class Assistant:
         """The scope decision for a question and what retrieval found for it (``context``: the
         earlier turn a follow-up leans on; ``quiet``: a red flag was found, so the reply names none
         of the user's words and answers no question in part)."""
-        usable = [c for c in evidence.candidates if usable_sentence(c.text)]
-        dense = [float(c.vector @ evidence.query_vector) for c in usable]
-        return self.scope.decide(message[:MAX_QUERY_CHARS], index.scope, [c.text for c in usable], dense,
-                                 self._encode.many, context=" ".join(context), quiet=quiet)
+        quotable = [c for c in evidence.candidates if usable(c.text)]
+        dense = [float(c.vector @ evidence.query_vector) for c in quotable]
+        return self.scope.decide(message[:MAX_QUERY_CHARS], index.scope, [c.text for c in quotable], dense,
+                                 self.encoder.many, context=" ".join(context), quiet=quiet)
 
     def size_note(self, question: str, triage: Triage, notice: str | None, version: str | None) -> Answer | None:
         """For a message over MAX_MESSAGE_CHARS: a note asking for a shorter one, never a silent cut.
@@ -529,19 +387,15 @@ class Assistant:
         """The notice comes from triage alone; the body from the answerer, shaped by the tier
         (assistant.safety.shaping), or the abstention text; a partial answer's line on what is not
         covered is ``decision.note``."""
+        # What the answerer reports (an LLM answerer's prompt and grounding report) is about what it
+        # wrote, before the tier shaped it.
+        extra: dict[str, Any] = {"reading": evidence.reading.to_dict(), **composed.extra}
         try:
             composed = self.shaper.shape(composed, evidence, triage.level)
         except Exception:  # noqa: BLE001 - under an emergency the fixed body, never unshaped advice
             log.exception("shaping the answer for its tier failed")
             if triage.level == "emergency":
                 composed = Composition(self.texts.emergency_body, (), abstained=True, relevance=0.0, answerer="safety")
-        extra: dict[str, Any] = {"reading": evidence.reading.to_dict()}
-        if hasattr(self.answerer, "system_prompt_hash"):
-            extra["system_prompt_hash"] = self.answerer.system_prompt_hash
-            extra["system_prompt_version"] = getattr(self.answerer, "system_prompt_version", None)
-            last = getattr(self.answerer, "last", None)
-            if last is not None:
-                extra["grounding"] = last.to_dict()
         fixed = composed.answerer == "safety" and composed.abstained  # the emergency body: its own text
         return Answer(
             notice=self.texts.notice_for(triage),
@@ -556,22 +410,14 @@ class Assistant:
         )
 
     def follow_up_context(self, question: str, history: Sequence[Turn] = ()) -> list[str]:
-        """The previous user turn when the question is a follow-up; empty when it stands alone.
-        (Reaching back two turns when the previous one is a follow-up too was tried: on
-        the tune split it lost conversation coverage, 0.789 to 0.737.)"""
-        previous = [t.content.strip()[:MAX_QUERY_CHARS] for t in history if t.role == "user" and t.content.strip()]
-        if previous and (len(question.split()) <= FOLLOW_UP_WORDS or _ANAPHORA.search(question)):
-            return previous[-1:]
-        return []
+        """The previous user turn when the question is a follow-up (assistant.retrieval.query)."""
+        return follow_up_context(question, history)
 
     def retrieval_query(self, question: str, history: Sequence[Turn] = (), index: LoadedIndex | None = None) -> str:
-        """What retrieval searches for: the contextual question plus the domain terms of
-        the expansion lexicon. Sentences are scored against it too (measured on the
-        tune split: scoring against the unexpanded question lost 13 points of coverage)."""
-        question = question.strip()[:MAX_QUERY_CHARS]
-        index = index or self.index  # the caller's snapshot, so a reload mid-question changes nothing
-        subject = index.scope.subject if index is not None else None
-        return self.expander.expand(question, self.follow_up_context(question, history), subject)
+        """What retrieval searches for (assistant.retrieval.query), with the corpus's subject
+        taken from the caller's snapshot, so a reload mid-question changes nothing."""
+        index = index or self.index
+        return retrieval_query(self.expander, question, history, index.scope.subject if index is not None else None)
 
     def _provenance(self, c: Citation, index: LoadedIndex) -> Citation:
         """Add the document's front-matter provenance, and flag an out-of-date review."""
@@ -580,33 +426,11 @@ class Assistant:
         return replace(c, source_meta=meta, stale=is_stale(meta, self.settings.review_max_age_days))
 
     def collapse(self, hits: Sequence[Hit], index: LoadedIndex | None = None) -> tuple[Hit, ...]:
-        """Merge near-duplicate passages into the best-ranked one.
+        """Near-duplicate passages merged into the best-ranked one (``LoadedIndex.collapse``)."""
+        return (index or self._loaded()).collapse(hits, self.settings.duplicate_passages)
 
-        Two passages are near-duplicates when, on average, each sentence of the
-        lower-ranked one has a sentence in the higher-ranked one with cosine
-        similarity of at least ``settings.near_duplicate``. The merged hit remembers the
-        others in ``also`` (they support the same content).
-        """
-        index = index or self.index
-        kept: list[Hit] = []
-        for hit in hits:
-            for i, other in enumerate(kept):
-                if index.similarity(hit.chunk.chunk_id, other.chunk.chunk_id) >= self.settings.near_duplicate:
-                    kept[i] = replace(other, also=other.also + (hit.chunk.chunk_id,))
-                    break
-            else:
-                kept.append(hit)
-        return tuple(kept)
-
-    def _evidence(self, query: str, hits: Sequence[Hit], index: LoadedIndex | None = None,
-                  reading: Reading | None = None) -> Evidence:
-        index = index or self.index
-        qvec = np.asarray(self._encode(query), dtype=np.float32)
-        candidates: list[Candidate] = []
-        for rank, hit in enumerate(hits):
-            vectors = index.vectors(hit.chunk.chunk_id)
-            for position, text in enumerate(index.sentences(hit.chunk.chunk_id)):
-                # A source that says "you should never see a doctor" is never quoted, by any answerer.
-                if not self.texts.discourages_care(text):
-                    candidates.append(Candidate(hit.chunk, text, vectors[position], rank, position))
-        return Evidence(query, tuple(hits), tuple(candidates), qvec, reading or Reading())
+    def evidence(self, query: str, hits: Sequence[Hit], index: LoadedIndex | None = None,
+                 reading: Reading | None = None) -> Evidence:
+        """The sentences of ``hits`` an answerer may quote (never one that discourages care)."""
+        return gather_evidence(query, self.encoder(query), hits, index or self._loaded(),
+                               lambda text: not self.texts.discourages_care(text), reading)

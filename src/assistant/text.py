@@ -1,6 +1,6 @@
 """Small text utilities shared by cleaning, chunking, answering and evaluation.
 
-Pure functions, stdlib only.
+Pure functions, stdlib only, and one word list kept as data (data/function_words.yaml).
 
 >>> [s for _, _, s in sentences("Redness is normal. See a doctor if it lasts.")]
 ['Redness is normal.', 'See a doctor if it lasts.']
@@ -13,7 +13,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
 
 # subtle: the look-ahead requires the next sentence to start like a sentence
 # (capital, digit or opening quote), so "e.g. ibuprofen" and "Dr. Lee" stay whole
@@ -84,6 +86,27 @@ def words(text: str) -> list[str]:
     if not text.isascii():  # subtle: only then can there be accents to strip, one character at a time
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return _WORD.findall(text)
+
+
+FUNCTION_WORDS_FILE = Path(__file__).parent / "data" / "function_words.yaml"
+
+
+@lru_cache(maxsize=None)
+def function_words(reader: Literal["core", "grounding", "scope"] = "core") -> frozenset[str]:
+    """Words that carry no topic: the core list, plus the further words a reader also drops
+    (data/function_words.yaml says why each reader drops them).
+
+    >>> "the" in function_words() and "usually" in function_words("grounding")
+    True
+    >>> "usually" in function_words()
+    False
+    """
+    from assistant.config import data_file  # config reads settings; text stays importable without it
+
+    with data_file(FUNCTION_WORDS_FILE, "The function words in", "Fix the YAML, or restore it from git.") as data:
+        core = frozenset(str(data["core"]).split())
+        further = frozenset(str(data["further"][reader]).split()) if reader != "core" else frozenset()
+    return core | further
 
 
 def contains_sentence(passage: str, sentence: str) -> bool:

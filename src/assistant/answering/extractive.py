@@ -6,60 +6,23 @@ The sentence closest to the question comes first; more follow, by maximal
 marginal relevance (so three near-identical sentences from a repetitive article
 do not crowd out the one that adds something), only while they score near the
 best one. What each sentence does (assistant.answering.roles) decides which may stand
-alone. ``units_of`` and ``assemble`` read an answer back into its sentences and
-rebuild it, for the tier's shaping (assistant.safety.shaping).
+alone. The records it shares with every answerer are in assistant.answering.base.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from assistant.answering.base import Answerer, Composition, Evidence, Unit, assemble, usable
+from assistant.answering.roles import Roles, bundled_roles, names_in
 from assistant.config import Settings
 from assistant.retrieval.retrievers import query_terms
-from assistant.answering.roles import Reading, Roles, bundled_roles, names_in
-from assistant.schema import Chunk, Citation, Hit
 from assistant.text import fold
 
 DEFAULTS = Settings()  # the one source of the defaults (data/tuning.toml)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A sentence of a retrieved passage, with its embedding."""
-
-    chunk: Chunk
-    text: str
-    vector: np.ndarray
-    hit_rank: int
-    position: int
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What an answerer may use: the hits, their sentences, and the query vector."""
-
-    question: str
-    hits: tuple[Hit, ...]
-    candidates: tuple[Candidate, ...]
-    query_vector: np.ndarray
-    reading: Reading = Reading()
-
-
-@dataclass(frozen=True)
-class Composition:
-    answer: str
-    citations: tuple[Citation, ...]
-    abstained: bool
-    relevance: float
-    answerer: str = "extractive"
-
-
-_UNIT = re.compile(r"(.+?)\s*((?:\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -82,67 +45,10 @@ class Preferences:
         return cls(**tuning().get("compose", {}))
 
 
-@dataclass(frozen=True)
-class Unit:
-    """One sentence of an answer: its text (no markers), the passages it cites, and the
-    source sentences it quotes (for the highlight)."""
-
-    text: str
-    sources: tuple[str, ...]
-    quoted: tuple[str, ...] = ()
-
-
-class Answerer:
-    """Base class: one required method."""
-
-    name = "answerer"
-
-    def compose(self, evidence: Evidence) -> Composition:  # pragma: no cover - interface
-        raise NotImplementedError
-
-
 @lru_cache(maxsize=65536)
 def term_set(sentence: str) -> frozenset[str]:
     """A source sentence's content words (the same sentences come back question after question)."""
     return frozenset(query_terms(sentence))
-
-
-def usable(sentence: str) -> bool:
-    """Sentences that can stand alone in an answer."""
-    return len(sentence.split()) >= 5 and not sentence.endswith((":", "?"))
-
-
-def units_of(composition: Composition) -> list[Unit]:
-    """The answer's sentences with the passages each cites (``[n]`` markers read back)."""
-    by_n = {c.n: c for c in composition.citations}
-    out = []
-    for match in _UNIT.finditer(composition.answer.strip()):
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
-        cited = [by_n[n] for n in numbers if n in by_n]
-        quoted = tuple(s for c in cited for s in c.sentences)
-        out.append(Unit(match.group(1).strip(), tuple(dict.fromkeys(c.chunk_id for c in cited)), quoted))
-    return out
-
-
-def assemble(units: Sequence[Unit], hits: Sequence[Hit], relevance: float, answerer: str) -> Composition:
-    """An answer from its sentences: passages numbered 1..m in order of first use, each sentence
-    followed by its markers, each citation highlighting the sentences quoted from it."""
-    by_id = {h.chunk.chunk_id: h for h in hits}
-    numbers: dict[str, int] = {}
-    quoted: dict[str, list[str]] = {}
-    parts: list[str] = []
-    for unit in units:
-        sources = [cid for cid in unit.sources if cid in by_id]
-        for cid in sources:
-            numbers.setdefault(cid, len(numbers) + 1)
-            quoted.setdefault(cid, [])
-            quoted[cid] += [s for s in unit.quoted if s not in quoted[cid] and s in by_id[cid].chunk.text]
-        parts.append(f"{unit.text} " + "".join(f"[{numbers[cid]}]" for cid in sources) if sources else unit.text)
-    citations = tuple(
-        citation(n, by_id[cid].chunk, by_id[cid].score, quoted[cid], by_id[cid].also)
-        for cid, n in sorted(numbers.items(), key=lambda kv: kv[1])
-    )
-    return Composition(" ".join(parts), citations, abstained=False, relevance=relevance, answerer=answerer)
 
 
 class ExtractiveAnswerer(Answerer):
@@ -157,20 +63,23 @@ class ExtractiveAnswerer(Answerer):
     Sentences naming a place or brand the question does not, telling a story, or
     about the other phase of treatment lose ``preferences``' weights.
     ``threshold`` is the minimum cosine similarity of the best sentence (the
-    pipeline sets none: the scope decision comes first).
+    pipeline sets none: the scope decision comes first). A sentence at least
+    ``repeated_sentence`` close (cosine) to one already chosen says the same
+    again and is left out. (Whole passages that repeat each other are merged
+    before any answerer sees them: ``Settings.duplicate_passages``.)
     """
 
     name = "extractive"
 
     def __init__(self, threshold: float = 0.0, max_sentences: int = DEFAULTS.max_sentences,
-                 diversity: float = DEFAULTS.diversity, near_duplicate: float = 0.9,
+                 diversity: float = DEFAULTS.diversity, repeated_sentence: float = 0.9,
                  spread: float = DEFAULTS.sentence_spread, single: int | None = DEFAULTS.single_sentences,
                  list_spread: float | None = DEFAULTS.list_spread, preferences: Preferences | None = None,
                  roles: Roles | None = None) -> None:
         self.threshold = threshold
         self.max_sentences = max_sentences
         self.diversity = diversity
-        self.near_duplicate = near_duplicate
+        self.repeated_sentence = repeated_sentence
         self.spread = spread
         self.single = max_sentences if single is None else single
         self.list_spread = spread if list_spread is None else list_spread
@@ -274,24 +183,9 @@ class ExtractiveAnswerer(Answerer):
                 continue
             main = evidence.candidates[pick[-1]]
             key = fold(main.text)
-            too_close = any(float(main.vector @ vectors[j]) >= self.near_duplicate for j in chosen)
+            too_close = any(float(main.vector @ vectors[j]) >= self.repeated_sentence for j in chosen)
             if key in seen_text or too_close:
                 continue
             seen_text.update(fold(evidence.candidates[i].text) for i in fresh)
             chosen += fresh
         return chosen
-
-
-def citation(n: int, chunk: Chunk, score: float, sentences: Sequence[str] = (), also: Sequence[str] = ()) -> Citation:
-    return Citation(
-        n=n,
-        doc=chunk.doc_id,
-        title=chunk.title,
-        section=chunk.section,
-        text=chunk.text,
-        score=score,
-        chunk_id=chunk.chunk_id,
-        sentences=tuple(sentences),
-        also=tuple(also),
-        page=chunk.page,
-    )

@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from assistant.answering import markers
 from assistant.config import DATA_DIR
 from assistant.errors import DataFileError
 from assistant.safety.notices import default_texts
-from assistant.text import sentences, words
+from assistant.text import function_words, sentences, words
 
 # Chosen on the tune split (max accuracy, ties to the stricter value): tune n=97,
 # accuracy 0.979, precision 0.979, recall 0.979 for "supported". On the held-out
@@ -54,35 +55,15 @@ Reason = Literal["no citation", "citation out of range", "discourages care", "un
 
 # --- citations --------------------------------------------------------------
 
-_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-_MARKERS = r"(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+"
 # subtle: models write both "normal [1]." and "normal. [1]"; text.sentences only
 # splits after terminal punctuation, so markers are moved in front of it first,
 # otherwise "normal. [1] Next" would be one sentence citing nothing after "normal.".
-_TRAILING = re.compile(r"([.!?])(" + _MARKERS + r")")
+_TRAILING = re.compile(r"([.!?])(" + markers.RUN + r")")
 
 
 def split_cited(text: str) -> list[str]:
     """Sentences of a model answer, each with the markers that belong to it."""
     return [s for _, _, s in sentences(_TRAILING.sub(r"\2\1", text.strip()))]
-
-
-def markers(sentence: str) -> tuple[int, ...]:
-    """Passage numbers cited in a sentence, in order of first appearance, without repeats."""
-    found: list[int] = []
-    for match in _MARKER.finditer(sentence):
-        for part in re.split(r"[,;]", match.group(1)):
-            n = int(part)
-            if n not in found:
-                found.append(n)
-    return tuple(found)
-
-
-def strip_markers(sentence: str) -> str:
-    """The sentence without its [n] markers, tidied: ``"Redness fades [1]."`` -> ``"Redness fades."``."""
-    text = _MARKER.sub("", sentence)
-    text = re.sub(r"\s+([.!?,;:])", r"\1", text)
-    return re.sub(r"\s{2,}", " ", text).strip()
 
 
 # --- unsafe advice ----------------------------------------------------------
@@ -98,17 +79,7 @@ def discourages_care(sentence: str) -> bool:
 
 # --- lexical support --------------------------------------------------------
 
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being
-    below between both but by can could did do does doing during each either else etc even ever every
-    for from further had has have having he her here hers him his how however i if in into is it its
-    itself just let lets like may me might more most much must my myself no nor not now of off often on
-    once only or other our ours out over own per rather really s same shall she should so some such t
-    than that the their theirs them then there these they this those through thus to too under until up
-    upon us very via was we were what when where whether which while who whom whose why will with
-    within without would yet you your yours yourself yourselves usually typically generally sometimes
-    also first additionally instead still quite certain""".split()
-)
+STOPWORDS = function_words("grounding")
 NEGATIONS = frozenset(
     "not no never cannot cant without nothing none neither nor t isn aren doesn don didn won wouldn "
     "shouldn couldn wasn weren hasn haven fail failing".split()
@@ -132,12 +103,12 @@ def stem(word: str) -> str:
 
 def content_terms(text: str) -> set[str]:
     """Stemmed content words of a text (stop words and citation markers removed, numbers as digits)."""
-    return {stem(NUMBER_WORDS.get(w, w)) for w in words(_MARKER.sub(" ", text)) if w not in STOPWORDS}
+    return {stem(NUMBER_WORDS.get(w, w)) for w in words(markers.MARKER.sub(" ", text)) if w not in STOPWORDS}
 
 
 def numbers(text: str) -> set[str]:
-    found = set(_NUMBER.findall(_MARKER.sub(" ", text)))
-    found |= {NUMBER_WORDS[w] for w in words(_MARKER.sub(" ", text)) if w in NUMBER_WORDS}
+    found = set(_NUMBER.findall(markers.MARKER.sub(" ", text)))
+    found |= {NUMBER_WORDS[w] for w in words(markers.MARKER.sub(" ", text)) if w in NUMBER_WORDS}
     return found
 
 
@@ -165,7 +136,7 @@ def support(sentence: str, passage: str) -> float:
     if numbers(sentence) - numbers(passage):
         return 0.0
     score = len(claim & content_terms(passage)) / len(claim)
-    if negated(strip_markers(sentence)) != negated(best_sentence(sentence, passage)):
+    if negated(markers.strip(sentence)) != negated(best_sentence(sentence, passage)):
         score *= NEGATION_PENALTY
     return score
 
@@ -225,7 +196,7 @@ class GroundingReport:
 
 def judge(sentence: str, passages: Sequence[str], threshold: float = SUPPORT_THRESHOLD) -> Kept | Dropped:
     """Decide one sentence against the numbered passages (``passages[0]`` is [1])."""
-    cites = markers(sentence)
+    cites = markers.cited(sentence)
     if not cites:
         return Dropped(sentence, "no citation")
     if any(not 1 <= n <= len(passages) for n in cites):

@@ -21,7 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assistant.answering.extractive import Answerer, ExtractiveAnswerer
+from assistant.answering.base import Answerer
+
+from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.config import MODES, Settings
 from assistant.errors import AssistantError, ConfigError
 from assistant.evaluation.metrics import (
@@ -38,22 +40,15 @@ from assistant.evaluation.metrics import (
     summarize,
 )
 from assistant.evaluation.suites import Case, Suite
-from assistant import pipeline
 from assistant.pipeline import Assistant
 from assistant.answering.roles import bundled_roles
 from assistant.schema import LEVELS, Answer
 from assistant.text import fold, sentences
 
-def _extractive(settings: Settings) -> Answerer:
-    """The extractive answerer exactly as the pipeline builds it (its factory, where it has one)."""
-    factory = getattr(pipeline, "extractive_answerer", None)
-    return factory(settings) if callable(factory) else ExtractiveAnswerer.from_settings(settings)
-
-
-ANSWERERS: dict[str, Callable[[Settings], Answerer]] = {"extractive": _extractive}
+# The extractive answerer exactly as the pipeline builds it.
+ANSWERERS: dict[str, Callable[[Settings], Answerer]] = {"extractive": ExtractiveAnswerer.from_settings}
 LLM_PREFIXES = ("ollama:", "openai:", "hf:")  # built by assistant.answering.llm.make_answerer
 WARM_UP_QUESTION = "Is redness normal after treatment?"
-MAX_QUERY_CHARS = 2000  # as the pipeline cuts a query, for an Assistant without retrieval_query()
 Progress = Callable[[str], None]
 
 
@@ -106,7 +101,7 @@ def make_answerer(name: str, settings: Settings, env: Mapping[str, str]) -> Answ
 def build(base: Assistant, config: Configuration, env: Mapping[str, str] | None = None) -> Assistant:
     """An Assistant for ``config`` that shares ``base``'s embedder, store, triager and the rest."""
     settings = replace(base.settings, mode=config.mode)
-    if config.answerer and hasattr(settings, "answerer"):
+    if config.answerer:
         settings = replace(settings, answerer=config.answerer)
     if settings == base.settings:
         return base
@@ -168,11 +163,8 @@ def evaluate(base: Assistant, suites: Sequence[Suite], configs: Sequence[Configu
 
 
 def retrieval_query(assistant: Assistant, case: Case) -> str:
-    """The query the pipeline would retrieve with (a follow-up rewriter is used when the Assistant has one)."""
-    rewrite = getattr(assistant, "retrieval_query", None)
-    if callable(rewrite):
-        return str(rewrite(case.question, case.history))
-    return case.question.strip()[:MAX_QUERY_CHARS]
+    """The query the pipeline retrieves with (follow-ups read with their earlier turn)."""
+    return assistant.retrieval_query(case.question, case.history)
 
 
 def observe(assistant: Assistant, case: Case, n_relevant: int = 0) -> Observation:

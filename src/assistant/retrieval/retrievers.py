@@ -20,15 +20,11 @@ from langchain_core.retrievers import BaseRetriever
 from assistant.retrieval.bm25 import SparseBM25
 from assistant.corpus.chunking import embedding_text
 from assistant.schema import Chunk, Hit
-from assistant.text import words
+from assistant.text import function_words, words
 
 # Words that carry no topic in a question. The corpus's own subject is left out of
 # queries too, but it is read from the documents (assistant.scope.subject), not listed.
-STOPWORDS = frozenset(
-    "a an and are as at be been but by can could do does did for from had has have how i if in is it its "
-    "it's me my of on or should so that the their them then there these they this to was we were what "
-    "when where which who why will with would you your after".split()
-)
+STOPWORDS = function_words()
 
 
 class Retriever(Protocol):

@@ -20,13 +20,17 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.errors import DataFileError
 from assistant.home import Home
 from assistant.safety.rules import REVIEW, Rules, load_yaml
 
-__all__ = ["DEFAULT_BANK", "Bank", "Match", "SemanticLayer"]
+if TYPE_CHECKING:
+    from assistant.config import Settings
+    from assistant.safety.engine import Triager
+
+__all__ = ["DEFAULT_BANK", "Bank", "Match", "SemanticLayer", "semantic_triager"]
 
 DEFAULT_BANK = Path(__file__).resolve().parents[1] / "data" / "redflag_bank.yaml"
 DEFAULT_CACHE = Home.of(None).triage  # the home folder (assistant.home); the pipeline passes its own
@@ -200,3 +204,17 @@ class SemanticLayer:
         best = sims.argmax(axis=1)
         counter = (vectors @ self._counter.T).max(axis=1)
         return [(self._labels[int(b)][0], float(sims[i, b]), float(counter[i])) for i, b in enumerate(best)]
+
+
+def semantic_triager(triager: Triager, encode: Callable[[list[str]], Any], settings: Settings) -> Triager:
+    """``triager`` with its semantic layer on, reading with the product's embedding model;
+    without it (and a log line) when the model cannot embed: the other layers still read."""
+    if triager.bank is None or triager.semantic is not None or settings.semantic_threshold >= 1.0:
+        return triager
+    try:
+        return triager.with_semantic(encode, settings.semantic_threshold, settings.semantic_margin,
+                                     Home.of(settings.home).triage)
+    except Exception as exc:  # noqa: BLE001 - a model that fails here must not stop triage
+        log.warning("The semantic triage layer is off: the embedding model failed (%s). Rules, spelling and "
+                    "languages still triage every message; run `assistant ingest` to check the model.", exc)
+        return triager

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from assistant.answering.extractive import Composition, Evidence, Unit, assemble, units_of, usable
+from assistant.answering.base import Composition, Evidence, Unit, assemble, units_of, usable
 from assistant.answering.roles import Reading, Roles
 
 

@@ -24,25 +24,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from assistant.safety.spelling import SpellingLayer, english_counts
+from assistant.text import function_words
 
 # A word whose web count is within 10^EVERYDAY of the commonest word ("the") says
 # nothing about a question's topic; specificity then rises over SPAN decades.
 EVERYDAY = 1.8
 SPAN = 3.5
 # Words that only shape a question: what makes English sentences, not what any
-# corpus is about (retrieval and grounding keep their own, shorter lists).
-FUNCTION_WORDS = frozenset(
-    "a about after again all also am an and any are as at be because been before being but by can could did do "
-    "does doing done for from get gets getting got had has have having he her here hers him his how i if im in "
-    "into is it its just know let like lot lots me might more most much must my need no not now of off ok okay "
-    "on once one only or other our out over own please really right said say says see should so some still such "
-    "than that thats the their them then there these they thing things think this those though through to too "
-    "under until up us very want was way we well were what whats when where which while who why will with would "
-    "yes yet you your youre "
-    # contractions typed without the apostrophe, whole ("didnt") or split by it ("didn" + "t")
-    "dont doesnt didnt isnt arent wasnt werent wont wouldnt couldnt shouldnt cant hasnt havent hadnt theres "
-    "ive id youve theyre didn isn weren wasn doesn don couldn shouldn wouldn hasn haven hadn aren".split()
-)
+# corpus is about.
+FUNCTION_WORDS = function_words("scope")
 # Words below this specificity are everyday English ("days", "later", "better"): they
 # shape a question but say nothing of what it is about, so scope does not weigh them.
 TOPICAL = 0.08
