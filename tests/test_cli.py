@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant import cli
-from assistant.index.store import LocalLocation, open_served
+from assistant.index.locations import LocalLocation, open_served
 from assistant.index.embedding import HashingEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]

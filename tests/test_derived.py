@@ -13,7 +13,7 @@ from assistant.config import Settings
 from assistant.index.derived import INFO, Derived, load_or_build
 from assistant.index.embedding import HashingEmbedder
 from assistant.pipeline import Assistant
-from assistant.index.store import LocalLocation, open_served
+from assistant.index.locations import LocalLocation, open_served
 
 QUESTIONS = ["Is redness normal after two days?", "what do I put on my face after", "I have pimples"]
 

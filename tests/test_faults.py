@@ -213,7 +213,7 @@ def test_an_ingest_that_fills_the_disk_while_copying_leaves_the_old_index_servin
 ) -> None:
     """The reported case: the copy of the served generation hit a full disk, stayed, and the
     old index then could not open (no space left for its own database files)."""
-    from assistant.index import store
+    from assistant.index import locations
     from assistant.errors import AssistantError
     from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
@@ -232,7 +232,7 @@ def test_an_ingest_that_fills_the_disk_while_copying_leaves_the_old_index_servin
             return real_copy(src, dst, *args, **kwargs)
         return real_copy(src, dst, copy_function=copy_some, **kwargs)
 
-    monkeypatch.setattr(store.shutil, "copytree", copy_until_full)
+    monkeypatch.setattr(locations.shutil, "copytree", copy_until_full)
     with pytest.raises(AssistantError, match="No space left on device. Free some space"):
         ingest(settings, real_embedder)
     monkeypatch.undo()

@@ -17,7 +17,7 @@ from assistant.config import Settings
 from assistant.index.embedding import HashingEmbedder
 from assistant.index.ingest import ingest, make_plan
 from assistant.pipeline import Assistant
-from assistant.index.store import LocalLocation, open_served
+from assistant.index.locations import LocalLocation, open_served
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ from assistant.index.embedding import HashingEmbedder
 from assistant.errors import StoreUnavailableError
 from assistant.index.ingest import ingest
 from assistant.pipeline import Assistant
-from assistant.index.store import ServerLocation
+from assistant.index.locations import ServerLocation
 
 ROOT = Path(__file__).resolve().parents[1]
 FEVER = "a fever or chills following microneedling could indicate an infection"

@@ -32,7 +32,8 @@ from assistant.guards import MAX_MESSAGE_CHARS, cap_history, describe_fault
 from assistant.index.embedding import load_embedder
 from assistant.index.embedding.cache import VectorCache
 from assistant.index.ingest import index_config, location_of
-from assistant.index.store import Location, Store, missing_index, open_served
+from assistant.index.store import Store
+from assistant.index.locations import Location, missing_index, open_served
 from assistant.retrieval.expansion import Expander, default_expander
 from assistant.retrieval.query import MAX_QUERY_CHARS, follow_up_context, retrieval_query
 from assistant.retrieval.retrievers import CorpusRetriever, Retriever

@@ -28,7 +28,8 @@ from assistant.errors import AssistantError, CorpusError
 from assistant.corpus.lint import care_discouraging
 from assistant.schema import Chunk, Document
 from assistant.scope.subject import derive_subject
-from assistant.index.store import Location, SentenceRecord, Store, location_for
+from assistant.index.store import SentenceRecord, Store
+from assistant.index.locations import Location, location_for
 from assistant.text import overlapping
 
 if TYPE_CHECKING:

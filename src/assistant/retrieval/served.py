@@ -16,7 +16,8 @@ import numpy as np
 from assistant.config import Settings
 from assistant.corpus.chunking import sentence_texts
 from assistant.index.derived import Derived, load_or_build
-from assistant.index.store import Location, Store
+from assistant.index.store import Store
+from assistant.index.locations import Location
 from assistant.retrieval.retrievers import BM25Retriever, DenseRetriever, HybridRetriever, Retriever
 from assistant.schema import Chunk, Hit
 from assistant.scope import CorpusScope
