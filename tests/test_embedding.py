@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from assistant.index import embedding
+from assistant.index.embedding import onnx as onnx_backend
 from assistant.index.embedding import (
     HashingEmbedder,
     LazyEmbedder,
@@ -190,8 +191,8 @@ def test_onnx_export_is_cached_and_reused(onnx_embedders: dict[str, OnnxEmbedder
     def no_export(*args: object, **kwargs: object) -> None:
         raise AssertionError("exported again instead of using the cache")
 
-    monkeypatch.setattr(embedding, "_export_fp32", no_export)
-    monkeypatch.setattr(embedding, "_quantize", no_export)
+    monkeypatch.setattr(onnx_backend, "_export_fp32", no_export)
+    monkeypatch.setattr(onnx_backend, "_quantize", no_export)
     again = load_embedder(f"{MODEL}@onnx-int8", cache_dir=onnx_cache)
     assert isinstance(again, OnnxEmbedder) and again.name == f"{MODEL}@onnx-int8"
     assert len(again.embed_query("redness")) == 384
