@@ -44,7 +44,8 @@ def case(question: str, gold: list[str], split: str = "tune", **extra) -> dict:
 def tiny_model(tmp_path_factory) -> Path:
     """A one-layer BERT with random weights and a word-level vocabulary, as a sentence-transformers folder."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules as models
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-embedder")

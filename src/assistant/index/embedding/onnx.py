@@ -25,7 +25,9 @@ from assistant.text import safe_text
 
 __all__ = ["ONNX_EXPORT_VERSION", "ONNX_FILES", "OnnxEmbedder", "export_onnx", "needs_export", "onnx_cache_folder"]
 
-ONNX_EXPORT_VERSION = 1  # bump when the export or quantisation recipe changes: forces a fresh export
+# Bump when the export or quantisation recipe changes: it forces a fresh export. 2: torch.export's
+# exporter (dynamo=True, opset 18) replaced the deprecated TorchScript one.
+ONNX_EXPORT_VERSION = 2
 
 
 class OnnxEmbedder(Embeddings):
@@ -135,9 +137,18 @@ def export_onnx(model_dir: Path, cache_dir: Path | None = None, quantize: bool =
     return folder
 
 
+# Two warnings the exporter gives on every export of this model, about torch's own internals
+# and not about anything a user can change; every other warning is shown.
+_EXPORT_NOISE = (
+    (UserWarning, r"# The axis name: \w+ will not be used, since it shares the same shape constraints"),
+    (FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated"),
+)
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Silence the exporter's tracer warnings, the weights bar and the quantiser's advice: a
+    """Silence the weights bar, the log lines of the exporter and the quantiser (absent
+    torchvision ops, "consider pre-processing"), and the two known export warnings: a
     one-off export should not look like a failure. Errors still raise."""
     try:
         from transformers.utils import logging as hf_logging
@@ -148,7 +159,8 @@ def _quiet() -> Iterator[None]:
     logging.disable(logging.WARNING)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            for category, message in _EXPORT_NOISE:
+                warnings.filterwarnings("ignore", message=message, category=category)
             yield
     finally:
         logging.disable(logging.NOTSET)
@@ -160,13 +172,14 @@ def _temporary(path: Path) -> Path:
 
 def _export_fp32(model_dir: Path, folder: Path) -> None:
     try:
-        import onnx  # noqa: F401 - torch's exporter needs it; fail here with a hint instead
+        import onnx  # noqa: F401 - torch's exporter needs it and onnxscript; fail here with a hint instead
+        import onnxscript  # noqa: F401
         import torch
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise ModelUnavailableError(
             f"Exporting the model to ONNX needs torch and the onnx package ({exc.name} is missing). "
-            "Run `pip install onnx`, or drop @onnx from --model."
+            "Run `pip install onnx onnxscript`, or drop @onnx from --model."
         ) from exc
     try:
         with _quiet():
@@ -188,10 +201,13 @@ def _export_fp32(model_dir: Path, folder: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, *tensors: Any) -> Any:
-            features = dict(zip(names, tensors))
+        # Named arguments, not *tensors: torch.export reads the signature to match the dynamic shapes.
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any = None) -> Any:
+            given = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+            features = {n: given[n] for n in names}
             return torch.nn.functional.normalize(self.model(features)["sentence_embedding"], p=2, dim=1)
 
+    batch, tokens = torch.export.Dim("batch"), torch.export.Dim("tokens")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / ONNX_FILES["onnx"]
     tmp = _temporary(target)
@@ -203,9 +219,13 @@ def _export_fp32(model_dir: Path, folder: Path) -> None:
                 str(tmp),
                 input_names=names,
                 output_names=["sentence_embedding"],
-                dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "sentence_embedding": {0: "batch"}},
-                opset_version=17,
-                dynamo=False,  # the TorchScript exporter needs no onnxscript and handles BERT-like models
+                # torch.export's exporter (the supported one; it needs onnxscript). One batch and one
+                # token dimension shared by every input, so the graph takes any batch of any length.
+                dynamic_shapes={n: {0: batch, 1: tokens} for n in names},
+                opset_version=18,
+                dynamo=True,
+                external_data=False,  # one file: the weights stay inside model.onnx
+                verbose=False,
             )
         dimension = _check_export(tmp, model, names, model_dir)
         os.replace(tmp, target)
