@@ -3,14 +3,12 @@ and one run of the real ``assistant eval`` on the real corpus and model."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
 from assistant.errors import AssistantError, ConfigError, DataFileError
 from assistant.evaluation.compare import compare
 from assistant.evaluation.metrics import (
@@ -462,20 +460,10 @@ def test_robustness_outcomes() -> None:
 
 
 def eval_main(argv: list[str]) -> int:
-    """``assistant eval ...`` through cli.main once cli.py registers it; until then the same wiring here."""
+    """``assistant eval ...`` through the command's entry point."""
     from assistant import cli
-    from assistant.cli import eval as cli_eval
 
-    if "eval" in cli.COMMANDS:
-        return cli.main(["eval", *argv])
-    parser = argparse.ArgumentParser(prog="assistant")
-    cli_eval.add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["eval", *argv])
-    try:
-        return cli_eval.run(args, Settings.resolve(env={}, flags=vars(args)))
-    except AssistantError as exc:
-        print(f"error: {exc}")
-        return exc.exit_code
+    return cli.main(["eval", *argv])
 
 
 def test_eval_exits_1_and_names_the_metric_below_threshold(tmp_path: Path, capsys) -> None:

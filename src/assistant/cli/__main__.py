@@ -1,5 +1,5 @@
 import sys
 
-from assistant.cli.main import main
+from assistant.cli.entry import main
 
 sys.exit(main())
