@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.answering import markers
 from assistant.evaluation.suites import IN_SCOPE, Case
 from assistant.schema import LEVELS
 from assistant.text import contains_sentence, sentences
@@ -26,9 +27,6 @@ RECALL_KS = (1, 3, 5, 10)
 DEPTH = 10  # passages retrieved per case for the retrieval metrics
 SEVERITY = {"none": 0, "urgent": 1, "emergency": 2}
 
-# One or more citation markers: "[1]", "[1][2]", "[1, 2]".
-_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
-_NUMBER = re.compile(r"\d+")
 _TRAILING_PUNCT = re.compile(r"^[.,;:!?]+")
 
 
@@ -95,9 +93,9 @@ def cited_claims(answer: str) -> tuple[list[tuple[str, tuple[int, ...]]], str]:
     """
     claims: list[tuple[str, tuple[int, ...]]] = []
     pos = 0
-    for match in _MARKERS.finditer(answer):
+    for match in markers.MARKER_RUN.finditer(answer):
         claim = answer[pos : match.start()].strip()
-        numbers = tuple(int(n) for n in _NUMBER.findall(match.group()))
+        numbers = tuple(markers.numbers(match.group()))
         pos = match.end()
         punct = _TRAILING_PUNCT.match(answer[pos:])
         if punct:
