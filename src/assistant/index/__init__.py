@@ -1,1 +1,9 @@
-"""Stage 0, offline: embed the passages and sentences, store them in Chroma, save the derived files, ingest a corpus."""
+"""Stage 0, offline: embed passages and sentences (``embedding``, the one home of
+sentence-transformers and torch), store them in Chroma (``store``, ``locations``), save the
+derived files (``derived``), and ingest a corpus folder (``ingest``)."""
+
+from __future__ import annotations
+
+from assistant.index.ingest import IngestReport, ingest, make_plan
+
+__all__ = ["IngestReport", "ingest", "make_plan"]
