@@ -83,7 +83,7 @@ def free_port() -> int:
 
 def serve_app(assistant: Any, feedback: Any = None) -> tuple[Any, str]:
     """The real chat app on a free loopback port: (the Gradio app, to close; its URL)."""
-    from assistant.ui import chat as ui
+    from assistant import ui
 
     demo = ui.build_app(assistant, feedback=feedback)
     port = free_port()

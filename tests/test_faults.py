@@ -120,7 +120,7 @@ def test_the_app_starts_on_a_damaged_index_keeps_notices_and_recovers_after_inge
 ) -> None:
     from gradio_client import Client
 
-    from assistant.ui import chat as ui
+    from assistant.ui import render as ui
     from assistant.index.ingest import ingest
     from assistant.pipeline import Assistant
 

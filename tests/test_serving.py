@@ -7,7 +7,7 @@ from typing import Any
 
 from assistant.ui import serving
 
-from assistant.ui import chat as ui
+from assistant.ui import service as ui
 from assistant.schema import Turn
 
 

@@ -21,7 +21,8 @@ import pytest
 
 from assistant.ui import feedback as fb
 from assistant.ui import serving
-from assistant.ui import chat as ui
+from assistant import ui
+from assistant.answering import markers
 from assistant.corpus.chunking import chunk_documents
 from assistant.corpus.cleaning import load_corpus
 from assistant.errors import AssistantError, IndexMissingError
@@ -160,13 +161,13 @@ def test_the_body_keeps_every_word_on_one_line() -> None:
 
 
 def test_doctests() -> None:
-    for module in (ui, serving):
+    for module in (ui.render, ui.service, serving):
         assert doctest.testmod(module).failed == 0, module.__name__
 
 
 def test_history_turns_drop_markers() -> None:
-    assert ui.strip_markers("Redness is normal. [1] Ice helps. [2]") == "Redness is normal. Ice helps."
-    assert ui.strip_markers("It fades [1, 2]. Rest.") == "It fades. Rest."
+    assert markers.strip("Redness is normal. [1] Ice helps. [2]") == "Redness is normal. Ice helps."
+    assert markers.strip("It fades [1, 2]. Rest.") == "It fades. Rest."
 
 
 # ---------------------------------------------------------------- notices

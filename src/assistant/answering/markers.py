@@ -36,10 +36,11 @@ def cited(sentence: str) -> tuple[int, ...]:
 
 
 def strip(text: str) -> str:
-    """The text without its markers, tidied: no space left before punctuation, none doubled."""
+    """The text without its markers, tidied: no space left before punctuation, every run of
+    white space one space."""
     text = MARKER.sub("", text)
     text = re.sub(r"\s+([.!?,;:])", r"\1", text)
-    return re.sub(r"\s{2,}", " ", text).strip()
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def write(passages: Iterable[int]) -> str:

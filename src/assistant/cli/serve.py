@@ -3,7 +3,7 @@
     assistant serve [--host H] [--port N] [--index DIR] [--corpus DIR] [--model M]
                     [--mode M] [--answerer A] [--feedback-db PATH]
 
-The layout lives in assistant.ui.chat; this reads the command line, builds Settings
+The layout lives in assistant.ui.layout; this reads the command line, builds Settings
 (in assistant.cli) and serves the page until Ctrl+C.
 """
 
@@ -55,7 +55,7 @@ def reload_on_hangup(demo: object) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ui import feedback
-    from assistant.ui import chat as ui
+    from assistant import ui
     from assistant.pipeline import Assistant
 
     store = feedback.open_store(args.feedback_db or os.environ.get(FEEDBACK_ENV))

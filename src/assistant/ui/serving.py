@@ -19,7 +19,7 @@ public"):
   any other path is a 404, and the page may run no script and load nothing.
 
 It imports no gradio: the middleware is plain ASGI, the article route is
-starlette's, and ``launch`` is handed the Blocks that ``assistant.ui.chat`` built.
+starlette's, and ``launch`` is handed the Blocks that ``assistant.ui.layout`` built.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ BLOCKED = (
 # note and its notice (the pipeline's cap); this only stops megabytes at the door.
 MAX_BODY_BYTES = 4_000_000
 TOO_BIG = "Your message is far too long for this chat; please send a shorter one."
-# The article page, relative to the app's root (ui.ARTICLE_HREF links to it). ``path``: a doc id
+# The article page, relative to the app's root (render.ARTICLE_HREF links to it). ``path``: a doc id
 # is a path relative to the corpus folder ("clinic/aftercare.md").
 ARTICLE_ROUTE = "/article/{doc_id:path}"
 NO_ARTICLE = "No such article."
@@ -170,7 +170,7 @@ def empty_folder(folder: Path) -> None:
 def article_routes(page: Callable[[str], str | None]) -> list[Any]:
     """The article route: ``page(doc_id)`` gives the page's HTML, or None for a 404.
 
-    ``page`` is the only thing that looks the id up (``ui.Service.article_page``
+    ``page`` is the only thing that looks the id up (``service.Service.article_page``
     keeps it to the served corpus), so no id can name a file of the server.
     """
     from starlette.requests import Request
