@@ -26,6 +26,7 @@ from pathlib import Path
 from assistant.config import DATA_DIR, data_file
 from assistant.errors import CorpusError
 from assistant.corpus.formats import SUPPORTED, read_source
+from assistant.corpus.formats.unwrap import unwrap
 from assistant.schema import Document
 from assistant.text import fold
 
@@ -88,21 +89,11 @@ def heading_level(line: str) -> int:
 def _lines(raw: str) -> list[str]:
     """Normalise line endings and join lines that were hard-wrapped mid-sentence."""
     raw = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).replace("\ufeff", "")
-    joined: list[str] = []
-    for line in raw.split("\n"):
-        line = re.sub(r"[ \t\u00a0]+", " ", line).strip()
-        line = _MD_HEADING.sub("", line)
-        if not line:
-            joined.append("")
-            continue
-        prev = joined[-1] if joined else ""
-        # subtle: a wrapped line continues a sentence when the previous line has
-        # no closing punctuation and this one starts in lower case.
-        if prev and prev[-1] not in ".!?:;\"”)" and line[0].islower():
-            joined[-1] = f"{prev} {line}"
-        else:
-            joined.append(line)
-    return [line for line in joined if line]
+    lines = (_MD_HEADING.sub("", re.sub(r"[ \t\u00a0]+", " ", line).strip()) for line in raw.split("\n"))
+    # subtle: wrapped=False, because here a line is a paragraph (web text saved from
+    # a browser) unless it plainly continues a sentence: the previous line has no
+    # closing punctuation and this one starts in lower case.
+    return unwrap(lines, wrapped=False)
 
 
 def clean(
