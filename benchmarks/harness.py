@@ -148,7 +148,7 @@ def worker_json(cmd: Sequence[str]) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-HEAVY = ("torch", "transformers", "sentence_transformers", "langchain_huggingface", "chromadb", "langchain_chroma",
+HEAVY = ("torch", "transformers", "sentence_transformers", "langchain_huggingface", "chromadb",
          "langchain_core", "langchain_text_splitters", "gradio", "onnxruntime", "tokenizers", "numpy", "scipy",
          "sklearn", "rank_bm25", "trafilatura", "pypdf", "docx", "lxml", "yaml", "tqdm", "huggingface_hub",
          "pydantic", "opentelemetry", "httpx", "charset_normalizer")

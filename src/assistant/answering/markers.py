@@ -17,10 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+_ONE = r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]"
 # One marker; group 1 holds its numbers.
-MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-# One or more markers in a row, with the space before them.
-RUN = r"(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+"
+MARKER = re.compile(_ONE)
+# One or more markers in a row, with the space before them (no groups of its own).
+RUN = r"(?:\s*" + _ONE.replace("(", "(?:", 1) + r")+"
 MARKER_RUN = re.compile(RUN)
 _NUMBER = re.compile(r"\d+")
 

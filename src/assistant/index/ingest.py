@@ -4,7 +4,7 @@ Chunk ids derive from content and position, so an unchanged passage keeps its
 id. An ingest first makes a plan (which documents are added, changed, removed
 or unchanged); an unchanged corpus needs no model and no writes at all.
 Otherwise it copies the served generation, embeds only the new passages,
-deletes the stale ones, and publishes the copy atomically (see store.py). A
+deletes the stale ones, and publishes the copy atomically (assistant.index.locations). A
 different embedding model or chunk size rebuilds from empty, never a mixture.
 """
 

@@ -1,7 +1,7 @@
 """Turn one corpus file of any supported format into plain text plus metadata.
 
 ``read_source`` is the only entry point. Every format comes out in the shape
-``corpus.clean`` expects: one paragraph or heading per line, a blank line
+``corpus.cleaning.clean`` expects: one paragraph or heading per line, a blank line
 between blocks, headings as plain lines (no ``#``), numbered headings such as
 "7. Fever or Chills" kept with their number. Each format has its module
 (``text``, ``markdown``, ``html``, ``pdf``, ``docx``); they share ``encoding``
