@@ -91,7 +91,16 @@ def words(text: str) -> list[str]:
 FUNCTION_WORDS_FILE = Path(__file__).parent / "data" / "function_words.yaml"
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1)
+def _word_lists() -> dict[str, frozenset[str]]:
+    """The file, parsed once: reader -> its whole list (the core words and its further words)."""
+    from assistant.config import data_file  # config reads settings; text stays importable without it
+
+    with data_file(FUNCTION_WORDS_FILE, "The function words in", "Fix the YAML, or restore it from git.") as data:
+        core = frozenset(str(data["core"]).split())
+        return {"core": core, **{reader: core | frozenset(str(words).split()) for reader, words in data["further"].items()}}
+
+
 def function_words(reader: Literal["core", "grounding", "scope"] = "core") -> frozenset[str]:
     """Words that carry no topic: the core list, plus the further words a reader also drops
     (data/function_words.yaml says why each reader drops them).
@@ -101,12 +110,7 @@ def function_words(reader: Literal["core", "grounding", "scope"] = "core") -> fr
     >>> "usually" in function_words()
     False
     """
-    from assistant.config import data_file  # config reads settings; text stays importable without it
-
-    with data_file(FUNCTION_WORDS_FILE, "The function words in", "Fix the YAML, or restore it from git.") as data:
-        core = frozenset(str(data["core"]).split())
-        further = frozenset(str(data["further"][reader]).split()) if reader != "core" else frozenset()
-    return core | further
+    return _word_lists()[reader]
 
 
 def contains_sentence(passage: str, sentence: str) -> bool:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_ONE = r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]"
+_NUMBERS = r"\d+(?:\s*[,;]\s*\d+)*"
 # One marker; group 1 holds its numbers.
-MARKER = re.compile(_ONE)
+MARKER = re.compile(rf"\[\s*({_NUMBERS})\s*\]")
 # One or more markers in a row, with the space before them (no groups of its own).
-RUN = r"(?:\s*" + _ONE.replace("(", "(?:", 1) + r")+"
+RUN = rf"(?:\s*\[\s*{_NUMBERS}\s*\])+"
 MARKER_RUN = re.compile(RUN)
 _NUMBER = re.compile(r"\d+")
 

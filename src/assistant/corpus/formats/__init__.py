@@ -35,7 +35,6 @@ from assistant.errors import CorpusError
 
 __all__ = ["MAX_BYTES", "MAX_TEXT_CHARS", "SUPPORTED", "Source", "read_source"]
 
-SUPPORTED: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 # Both limits are read when a file is read, so a test may lower them on this module.
 MAX_BYTES = 5_000_000
 # The text a file may expand to: a 389 kB .docx once held 99 MB of text (195,279 passages).
@@ -51,6 +50,7 @@ _READERS: dict[str, Callable[[Path, bytes], Source]] = {
     ".pdf": read_pdf,
     ".docx": read_docx,
 }
+SUPPORTED: tuple[str, ...] = tuple(_READERS)
 
 
 def read_source(path: Path) -> Source:
